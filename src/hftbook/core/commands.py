@@ -1,0 +1,273 @@
+"""Parsing and validating contract commands (JSON-shaped dicts) into the integer engine.
+
+Invariants: a command is either refused with exactly one `rejected` event and no state
+change, or handed to the integer methods of `Exchange`, which emit everything else. Field
+checks run in the order docs/PROTOCOL.md gives, so the first failure decides the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hftbook.core.exchange import Exchange
+from hftbook.core.numbers import parse_decimal
+from hftbook.core.types import (
+    EV_RAW,
+    GTD,
+    LIMIT,
+    MARKET,
+    SIDE_NAMES,
+    STP_NAMES,
+    TIF_NAMES,
+    TYPE_NAMES,
+)
+
+_SIDES = {name: code for code, name in enumerate(SIDE_NAMES)}
+_TYPES = {name: code for code, name in enumerate(TYPE_NAMES)}
+_TIFS = {name: code for code, name in enumerate(TIF_NAMES)}
+_STPS = {name: code for code, name in enumerate(STP_NAMES)}
+_RESTING_TIFS = ("gtc", "gtd", "day")
+
+
+class Refused(Exception):
+    """A command refused with a reason; carries the human-readable message."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def _bad(message: str) -> Refused:
+    return Refused("bad_command", message)
+
+
+def is_int(v: object) -> bool:
+    return type(v) is int
+
+
+def _user(c: dict[str, Any]) -> str:
+    user = c.get("user")
+    if type(user) is not str or not user:
+        raise _bad("'user' must be a non-empty string")
+    return user
+
+
+def _cid(c: dict[str, Any]) -> Any:
+    cid = c.get("id")
+    if type(cid) is not str and type(cid) is not int:
+        raise _bad("'id' must be a string or an integer")
+    return cid
+
+
+def _symbol(c: dict[str, Any], ex: Exchange, required: bool = True) -> str | None:
+    symbol = c.get("symbol")
+    if symbol is None and not required:
+        return None
+    if type(symbol) is not str or not symbol:
+        raise _bad("'symbol' must be a non-empty string")
+    if symbol not in ex.books:
+        raise Refused("unknown_symbol", f"unknown symbol {symbol!r}")
+    return symbol
+
+
+def _choice(c: dict[str, Any], key: str, table: dict[str, int], default: str | None) -> int:
+    v = c.get(key, default)
+    if type(v) is not str or v not in table:
+        raise _bad(f"'{key}' must be one of {', '.join(table)}")
+    return table[v]
+
+
+def _well_formed(c: dict[str, Any], key: str) -> None:
+    if parse_decimal(c.get(key)) is None:
+        raise _bad(f"'{key}' must be a decimal number")
+
+
+def _positive_int(c: dict[str, Any], key: str, default: int) -> int:
+    v = c.get(key, default)
+    if not is_int(v) or v <= 0:
+        raise _bad(f"'{key}' must be a positive integer")
+    return int(v)
+
+
+def cmd_instrument(ex: Exchange, c: dict[str, Any]) -> None:
+    symbol = c.get("symbol")
+    if type(symbol) is not str or not symbol:
+        raise _bad("'symbol' must be a non-empty string")
+    tick = parse_decimal(c.get("tick_size"))
+    lot = parse_decimal(c.get("lot_size"))
+    if tick is None or lot is None:
+        raise _bad("'tick_size' and 'lot_size' must be decimal numbers")
+    if tick <= 0:
+        raise Refused("bad_price", "tick_size must be positive")
+    if lot <= 0:
+        raise Refused("bad_qty", "lot_size must be positive")
+    ex.add_instrument(symbol, tick, lot)
+
+
+def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:
+    user = _user(c)
+    cid = _cid(c)
+    symbol = c.get("symbol")
+    if type(symbol) is not str or not symbol:
+        raise _bad("'symbol' must be a non-empty string")
+    side = _choice(c, "side", _SIDES, None)
+    otype = _choice(c, "type", _TYPES, None)
+    tif_name = c.get("tif", "gtc")
+    tif = _choice(c, "tif", _TIFS, "gtc")
+    stp = _choice(c, "stp", _STPS, "none")
+    post_only = c.get("post_only", False)
+    if type(post_only) is not bool:
+        raise _bad("'post_only' must be true or false")
+    _well_formed(c, "qty")
+    if otype == LIMIT:
+        _well_formed(c, "price")
+    elif otype == MARKET and c.get("price") is not None:
+        raise _bad("a market order takes no price")
+    expire_ts = 0
+    if tif == GTD:
+        expire_ts = c.get("expire_ts")  # type: ignore[assignment]
+        if not is_int(expire_ts):
+            raise _bad("'expire_ts' (integer ns) is required with tif gtd")
+    if post_only and (otype != LIMIT or tif_name not in _RESTING_TIFS):
+        raise _bad("post_only needs a limit order with tif gtc, gtd or day")
+    if otype != LIMIT and otype != MARKET:
+        raise Refused("unsupported", f"order type {TYPE_NAMES[otype]!r} is not available yet")
+    if "display_qty" in c:
+        raise Refused("unsupported", "iceberg orders (display_qty) are not available yet")
+    inst = ex.instruments.get(symbol)
+    if inst is None:
+        raise Refused("unknown_symbol", f"unknown symbol {symbol!r}")
+    qty = inst.qty_from_wire(c["qty"])
+    if not qty:
+        raise Refused("bad_qty", f"qty must be a positive multiple of the lot {inst.lot}")
+    price = 0
+    if otype == LIMIT:
+        p = inst.price_from_wire(c["price"])
+        if not p:
+            raise Refused("bad_price", f"price must be a positive multiple of the tick {inst.tick}")
+        price = int(p)
+    ex.submit(user, cid, symbol, side, otype, price, int(qty), tif, expire_ts, post_only, stp)
+
+
+def cmd_cancel(ex: Exchange, c: dict[str, Any]) -> None:
+    ex.cancel(_user(c), _cid(c))
+
+
+def cmd_modify(ex: Exchange, c: dict[str, Any]) -> None:
+    user = _user(c)
+    cid = _cid(c)
+    has_price = c.get("price") is not None
+    has_qty = c.get("qty") is not None
+    if not has_price and not has_qty:
+        raise _bad("modify needs 'price' and/or 'qty'")
+    if has_price:
+        _well_formed(c, "price")
+    if has_qty:
+        _well_formed(c, "qty")
+    orders = ex.live.get(user)
+    o = orders.get(cid) if orders else None
+    if o is None:
+        raise Refused("unknown_order", f"no live order {cid!r}")
+    inst = ex.instruments[o.symbol]
+    price = qty = None
+    if has_price:
+        price = inst.price_from_wire(c["price"])
+        if not price:
+            raise Refused("bad_price", f"price must be a positive multiple of the tick {inst.tick}")
+    if has_qty:
+        qty = inst.qty_from_wire(c["qty"])
+        if not qty:
+            raise Refused("bad_qty", f"qty must be a positive multiple of the lot {inst.lot}")
+    ex.modify(user, cid, None if price is None else int(price), None if qty is None else int(qty))
+
+
+def cmd_cancel_all(ex: Exchange, c: dict[str, Any]) -> None:
+    user = _user(c)
+    symbol = _symbol(c, ex, required=False)
+    ex.cancel_all(user, symbol)
+
+
+def cmd_halt(ex: Exchange, c: dict[str, Any]) -> None:
+    symbol = _symbol(c, ex)
+    assert symbol is not None
+    ex.set_halted(symbol, True)
+
+
+def cmd_resume(ex: Exchange, c: dict[str, Any]) -> None:
+    symbol = _symbol(c, ex)
+    assert symbol is not None
+    ex.set_halted(symbol, False)
+
+
+def cmd_end_of_day(ex: Exchange, c: dict[str, Any]) -> None:
+    ex.end_of_day()
+
+
+def cmd_tick(ex: Exchange, c: dict[str, Any]) -> None:
+    """Time only: the GTD expiry already ran in `dispatch`."""
+
+
+def cmd_book(ex: Exchange, c: dict[str, Any]) -> None:
+    from hftbook.core.queries import book_event
+
+    symbol = _symbol(c, ex)
+    assert symbol is not None
+    depth = _positive_int(c, "depth", 10)
+    ex.out.append((EV_RAW, book_event(ex.books[symbol], depth)))
+
+
+def cmd_metrics(ex: Exchange, c: dict[str, Any]) -> None:
+    from hftbook.core.queries import metrics_event
+
+    symbol = _symbol(c, ex)
+    assert symbol is not None
+    levels = _positive_int(c, "levels", 5)
+    ex.out.append((EV_RAW, metrics_event(ex.books[symbol], levels)))
+
+
+def cmd_algo(ex: Exchange, c: dict[str, Any]) -> None:
+    raise Refused("unsupported", "execution algorithms are not available yet")
+
+
+HANDLERS: dict[str, Callable[[Exchange, dict[str, Any]], None]] = {
+    "instrument": cmd_instrument,
+    "new": cmd_new,
+    "cancel": cmd_cancel,
+    "modify": cmd_modify,
+    "cancel_all": cmd_cancel_all,
+    "halt": cmd_halt,
+    "resume": cmd_resume,
+    "end_of_day": cmd_end_of_day,
+    "tick": cmd_tick,
+    "book": cmd_book,
+    "metrics": cmd_metrics,
+    "algo": cmd_algo,
+}
+
+
+def dispatch(ex: Exchange, c: object) -> int:
+    """Run one command against the exchange; returns the ts its events carry."""
+    if not isinstance(c, dict):
+        ex.reject("", "bad_command", "a command must be a JSON object")
+        return ex.now
+    ts = c.get("ts", ex.now)
+    if type(ts) is not int or ts < 0:
+        ex.reject(_name(c), "bad_command", "'ts' must be a non-negative integer (nanoseconds)")
+        return ex.now
+    ex.advance(ts)
+    name = c.get("cmd")
+    handler = HANDLERS.get(name) if type(name) is str else None
+    try:
+        if handler is None:
+            raise _bad(f"unknown command {name!r}" if "cmd" in c else "'cmd' is missing")
+        handler(ex, c)
+    except Refused as r:
+        ex.reject(_name(c), r.reason, r.message)
+    return ts
+
+
+def _name(c: dict[str, Any]) -> str:
+    name = c.get("cmd")
+    return name if type(name) is str else ""

@@ -1,0 +1,274 @@
+"""The exchange state machine: instruments, books, live orders, expiry, and the entry points.
+
+Two doors into the same engine:
+- `apply(cmd_dict) -> [event_dict]`: the contract's JSON-shaped commands and events.
+- the integer methods (`advance`, `submit`, `cancel`, `modify`, ...): prices in ticks,
+  quantities in lots, events appended to `out` as raw tuples (see `types.EV_*`). Gateways
+  and benchmarks use these; `apply` parses into them and renders what they produce.
+
+Invariants: the core never reads a clock (time is `now`, set by `advance`); every order id and
+trade id comes from the shared `seq` counters, so ids are a pure function of the input; a
+live order is resting in exactly one book and registered in `live[user][client_id]`; the GTD
+heap may hold stale entries (lazy deletion) but never misses a live GTD order.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from heapq import heappop, heappush
+from typing import Any
+
+from hftbook.core.book import OrderBook, taker_limit_key
+from hftbook.core.instrument import Instrument
+from hftbook.core.order import Order
+from hftbook.core.types import (
+    DAY,
+    EV_ACCEPTED,
+    EV_CANCELLED,
+    EV_MODIFIED,
+    EV_REJECTED,
+    EV_STATE,
+    FOK,
+    GTC,
+    GTD,
+    IOC,
+    LIMIT,
+    MARKET,
+    MAX_UNITS,
+    MISSING,
+    NO_LIMIT,
+    STP_NONE,
+)
+
+
+class Exchange:
+    """A multi-symbol exchange. Deterministic: the same commands give the same events."""
+
+    def __init__(self) -> None:
+        self.instruments: dict[str, Instrument] = {}
+        self.books: dict[str, OrderBook] = {}
+        self.live: dict[str, dict[Any, Order]] = {}
+        self.seq = [1, 1]  # next engine order id, next trade id
+        self.out: list[tuple[Any, ...]] = []
+        self.now = 0
+        # (expire_ts, order_id, user, client_id); stale entries are skipped when popped.
+        self.gtd_heap: list[tuple[int, int, str, Any]] = []
+
+    # -- the contract door ---------------------------------------------------------------
+
+    def apply(self, cmd: object) -> list[dict[str, Any]]:
+        """Apply one contract command (a dict) and return its events as dicts."""
+        from hftbook.core.commands import dispatch
+        from hftbook.core.render import render
+
+        ts = dispatch(self, cmd)
+        events = render(self, ts, cmd if isinstance(cmd, dict) else None)
+        self.out.clear()
+        return events
+
+    # -- the integer door ----------------------------------------------------------------
+
+    def advance(self, ts: int) -> None:
+        """Set the time and expire every GTD order whose expire_ts <= ts."""
+        self.now = ts
+        heap = self.gtd_heap
+        while heap and heap[0][0] <= ts:
+            _, oid, user, cid = heappop(heap)
+            o = self.live.get(user, {}).get(cid)
+            if o is not None and o.oid == oid:
+                self._take_out(o, "expired")
+
+    def add_instrument(self, symbol: str, tick: Decimal, lot: Decimal) -> bool:
+        """Define a symbol, or redefine it; refused (False) if that would rescale live orders."""
+        current = self.instruments.get(symbol)
+        if current is not None:
+            if current.tick == tick and current.lot == lot:
+                return True
+            if not self.books[symbol].is_empty():
+                self.reject("instrument", "instrument_busy",
+                            f"{symbol} has live orders; its tick and lot cannot change", symbol=symbol)
+                return False
+        inst = Instrument(symbol, tick, lot)
+        self.instruments[symbol] = inst
+        old = self.books.get(symbol)
+        book = OrderBook(inst, self.out, self.live, self.seq)
+        if old is not None:
+            book.halted = old.halted
+        self.books[symbol] = book
+        return True
+
+    def submit(
+        self,
+        user: str,
+        cid: Any,
+        symbol: str,
+        side: int,
+        otype: int,
+        price: int,
+        qty: int,
+        tif: int = GTC,
+        expire_ts: int = 0,
+        post_only: bool = False,
+        stp: int = STP_NONE,
+    ) -> int:
+        """Submit a limit or market order. Returns its engine order id, 0 if rejected."""
+        book = self.books.get(symbol)
+        if book is None:
+            return self.reject("new", "unknown_symbol", f"unknown symbol {symbol!r}", user, cid, symbol)
+        if qty <= 0 or qty > MAX_UNITS:
+            return self.reject("new", "bad_qty", "qty must be a positive lot multiple", user, cid, symbol)
+        if otype == LIMIT and (price <= 0 or price > MAX_UNITS):
+            return self.reject("new", "bad_price", "price must be a positive tick multiple", user, cid,
+                               symbol)
+        orders = self.live.get(user)
+        if orders is None:
+            orders = self.live[user] = {}
+        elif cid in orders:
+            return self.reject("new", "duplicate_id", f"order id {cid!r} is live already", user, cid, symbol)
+        if book.halted:
+            return self.reject("new", "halted", f"{symbol} is halted", user, cid, symbol)
+        if tif == GTD and expire_ts <= self.now:
+            return self.reject("new", "expired", "expire_ts has passed", user, cid, symbol)
+        if otype == MARKET:
+            lim = NO_LIMIT
+            price = 0
+            if not (book.ask_keys if side == 0 else book.bid_keys):
+                return self.reject("new", "no_liquidity", "the other side of the book is empty",
+                                   user, cid, symbol)
+        else:
+            lim = taker_limit_key(side, price)
+        o = Order(0, user, cid, symbol, side, price, qty, tif, expire_ts, post_only, stp)
+        if post_only and book.would_trade(o, lim):
+            return self.reject("new", "post_only", "a post-only order would take liquidity",
+                               user, cid, symbol)
+        seq = self.seq
+        oid = o.oid = seq[0]
+        seq[0] = oid + 1
+        out = self.out
+        out.append((EV_ACCEPTED, o, otype, qty))
+        if tif == FOK and not book.fok_fillable(o, lim):
+            out.append((EV_CANCELLED, o, "fok", qty))
+            return oid
+        book.match(o, lim)
+        rem = o.qty
+        if rem:
+            if otype == MARKET:
+                o.qty = 0
+                out.append((EV_CANCELLED, o, "no_liquidity", rem))
+            elif tif in (IOC, FOK):
+                o.qty = 0
+                out.append((EV_CANCELLED, o, "ioc", rem))
+            else:
+                book.rest(o)
+                orders[cid] = o
+                if tif == GTD:
+                    heappush(self.gtd_heap, (expire_ts, oid, user, cid))
+        return oid
+
+    def cancel(self, user: str, cid: Any) -> bool:
+        o = self._find(user, cid, "cancel")
+        if o is None:
+            return False
+        self._take_out(o, "user")
+        return True
+
+    def modify(self, user: str, cid: Any, price: int | None, qty: int | None) -> bool:
+        """Change a resting order's price and/or open quantity (None keeps the current one)."""
+        o = self._find(user, cid, "modify")
+        if o is None:
+            return False
+        book = self.books[o.symbol]
+        new_price = o.price if price is None else price
+        new_qty = o.qty if qty is None else qty
+        if new_price <= 0 or new_price > MAX_UNITS:
+            return not self.reject("modify", "bad_price", "price must be a positive tick multiple", user, cid)
+        if new_qty <= 0 or new_qty > MAX_UNITS:
+            return not self.reject("modify", "bad_qty", "quantity must be a positive lot multiple", user, cid)
+        if book.halted:
+            return not self.reject("modify", "halted", f"{o.symbol} is halted", user, cid)
+        if new_price == o.price and new_qty <= o.qty:
+            book.reduce(o, new_qty)
+            self.out.append((EV_MODIFIED, o, new_price, new_qty, None))
+            return True
+        lim = taker_limit_key(o.side, new_price)
+        n = o.requeued(new_price, new_qty)
+        if o.post_only and book.would_trade(n, lim):
+            return not self.reject("modify", "post_only", "the modify would take liquidity", user, cid)
+        book.unlink(o)
+        orders = self.live[user]
+        orders[cid] = n
+        self.out.append((EV_MODIFIED, n, new_price, new_qty, None))
+        book.match(n, lim)
+        if n.qty:
+            book.rest(n)
+        else:
+            del orders[cid]
+        return True
+
+    def cancel_all(self, user: str, symbol: str | None = None) -> int:
+        """Cancel the user's live orders (on one symbol if given) in acceptance order."""
+        orders = self.live.get(user)
+        if not orders:
+            return 0
+        doomed = sorted(
+            (o for o in orders.values() if symbol is None or o.symbol == symbol),
+            key=_by_oid,
+        )
+        for o in doomed:
+            self._take_out(o, "mass_cancel")
+        return len(doomed)
+
+    def end_of_day(self) -> int:
+        """Expire every live DAY order, in acceptance order."""
+        doomed = sorted(
+            (o for orders in self.live.values() for o in orders.values() if o.tif == DAY),
+            key=_by_oid,
+        )
+        for o in doomed:
+            self._take_out(o, "expired")
+        return len(doomed)
+
+    def set_halted(self, symbol: str, halted: bool, reason: str = "manual") -> bool:
+        book = self.books.get(symbol)
+        cmd = "halt" if halted else "resume"
+        if book is None:
+            return not self.reject(cmd, "unknown_symbol", f"unknown symbol {symbol!r}", symbol=symbol)
+        if book.halted == halted:
+            state = "halted" if halted else "not halted"
+            return not self.reject(cmd, "bad_state", f"{symbol} is {state} already", symbol=symbol)
+        book.halted = halted
+        self.out.append((EV_STATE, "halted" if halted else "resumed", symbol, reason))
+        return True
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def reject(
+        self,
+        cmd: str,
+        reason: str,
+        message: str,
+        user: Any = MISSING,
+        cid: Any = MISSING,
+        symbol: Any = MISSING,
+    ) -> int:
+        """Record a rejection. Returns 0 so callers can `return self.reject(...)`."""
+        self.out.append((EV_REJECTED, cmd, reason, message, user, cid, symbol))
+        return 0
+
+    def _find(self, user: str, cid: Any, cmd: str) -> Order | None:
+        orders = self.live.get(user)
+        o = orders.get(cid) if orders else None
+        if o is None:
+            self.reject(cmd, "unknown_order", f"no live order {cid!r}", user, cid)
+        return o
+
+    def _take_out(self, o: Order, reason: str) -> None:
+        """Cancel a live resting order with the given reason."""
+        rem = o.qty
+        self.books[o.symbol].unlink(o)
+        del self.live[o.user][o.cid]
+        self.out.append((EV_CANCELLED, o, reason, rem))
+
+
+def _by_oid(o: Order) -> int:
+    return o.oid

@@ -1,0 +1,114 @@
+"""Raw event tuples -> contract event dicts, with keys in the order docs/PROTOCOL.md fixes.
+
+Invariants: rendering is a pure function of the tuples, the instruments and `ts`; it never
+mutates engine state. An order's fields are read when rendered, which is safe because every
+field an event shows that can change later (qty, price) travels in the tuple itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hftbook.core.order import Order
+from hftbook.core.types import (
+    EV_ACCEPTED,
+    EV_CANCELLED,
+    EV_MODIFIED,
+    EV_RAW,
+    EV_REJECTED,
+    EV_STATE,
+    EV_TRADE,
+    GTD,
+    MISSING,
+    SIDE_NAMES,
+    STP_NAMES,
+    TIF_NAMES,
+    TYPE_NAMES,
+)
+
+if TYPE_CHECKING:  # avoids an import cycle at run time
+    from hftbook.core.exchange import Exchange
+
+
+def _party(o: Order) -> dict[str, Any]:
+    return {"user": o.user, "id": o.cid, "order_id": o.oid}
+
+
+def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Render `ex.out`. `raw` is the command being applied: rejections echo its fields."""
+    insts = ex.instruments
+    events: list[dict[str, Any]] = []
+    append = events.append
+    for e in ex.out:
+        kind = e[0]
+        if kind == EV_TRADE:
+            _, m, t, price, qty, tid = e
+            inst = insts[m.symbol]
+            append({
+                "type": "trade", "ts": ts, "symbol": m.symbol, "trade_id": tid,
+                "price": inst.price_str(price), "qty": inst.qty_str(qty),
+                "side": SIDE_NAMES[t.side], "maker": _party(m), "taker": _party(t),
+            })
+        elif kind == EV_CANCELLED:
+            _, o, reason, rem = e
+            append({
+                "type": "cancelled", "ts": ts, "user": o.user, "id": o.cid,
+                "symbol": o.symbol, "order_id": o.oid, "reason": reason,
+                "remaining": insts[o.symbol].qty_str(rem),
+            })
+        elif kind == EV_ACCEPTED:
+            _, o, otype, qty = e
+            inst = insts[o.symbol]
+            ev = {
+                "type": "accepted", "ts": ts, "user": o.user, "id": o.cid,
+                "symbol": o.symbol, "order_id": o.oid, "side": SIDE_NAMES[o.side],
+                "order_type": TYPE_NAMES[otype],
+                "price": inst.price_str(o.price) if o.price else None,
+                "qty": inst.qty_str(qty), "tif": TIF_NAMES[o.tif],
+                "post_only": o.post_only, "stp": STP_NAMES[o.stp],
+            }
+            if o.tif == GTD:
+                ev["expire_ts"] = o.expire_ts
+            append(ev)
+        elif kind == EV_MODIFIED:
+            _, o, price, qty, reason = e
+            inst = insts[o.symbol]
+            ev = {
+                "type": "modified", "ts": ts, "user": o.user, "id": o.cid,
+                "symbol": o.symbol, "order_id": o.oid,
+                "price": inst.price_str(price) if price else None,
+                "qty": inst.qty_str(qty),
+            }
+            if reason is not None:
+                ev["reason"] = reason
+            append(ev)
+        elif kind == EV_REJECTED:
+            append(_rejected(e, ts, raw))
+        elif kind == EV_STATE:
+            _, name, symbol, reason = e
+            append({"type": name, "ts": ts, "symbol": symbol, "reason": reason})
+        elif kind == EV_RAW:
+            ev = e[1]
+            ev["ts"] = ts
+            append(ev)
+    return events
+
+
+def _rejected(e: tuple[Any, ...], ts: int, raw: dict[str, Any] | None) -> dict[str, Any]:
+    _, cmd, reason, message, user, cid, symbol = e
+    if raw is not None:
+        user = raw.get("user", MISSING)
+        cid = raw.get("id", MISSING)
+        symbol = raw.get("symbol", MISSING)
+    ev: dict[str, Any] = {"type": "rejected", "ts": ts}
+    if type(user) is str:
+        ev["user"] = user
+    if type(cid) is str or type(cid) is int:
+        ev["id"] = cid
+    if type(symbol) is str:
+        ev["symbol"] = symbol
+    if cmd:
+        ev["cmd"] = cmd
+    ev["reason"] = reason
+    ev["message"] = message
+    return ev
