@@ -66,6 +66,25 @@ class Exchange:
         self.out.clear()
         return events
 
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as JSON-able data (see `state.py`)."""
+        from hftbook.core.state import snapshot
+
+        return snapshot(self)
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Exchange:
+        """A new exchange in exactly the state `snap` was taken in."""
+        from hftbook.core.state import restore
+
+        return restore(cls, snap)
+
+    def state_hash(self) -> str:
+        """SHA-256 of the canonical snapshot: equal states hash equal in any process."""
+        from hftbook.core.state import state_hash
+
+        return state_hash(self)
+
     # -- the integer door ----------------------------------------------------------------
 
     def advance(self, ts: int) -> None:

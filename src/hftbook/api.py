@@ -1,0 +1,268 @@
+"""A typed Python API over the contract door, for programs that embed the engine.
+
+`Engine` builds contract commands from typed arguments, sends them through
+`Exchange.apply`, and returns typed events (frozen dataclasses with Decimal prices and
+quantities). It adds no behaviour of its own: everything it does, replay can do too.
+Time stays an input: pass `ts` (integer ns) or the engine reuses the last one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from hftbook.core.exchange import Exchange
+
+Number = Decimal | int | str
+E = TypeVar("E", bound="Event")
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TIF(StrEnum):
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+    GTD = "gtd"
+    DAY = "day"
+
+
+class STP(StrEnum):
+    NONE = "none"
+    CANCEL_TAKER = "cancel_taker"
+    CANCEL_MAKER = "cancel_maker"
+    CANCEL_BOTH = "cancel_both"
+    DECREMENT = "decrement"
+
+
+@dataclass(frozen=True)
+class Event:
+    ts: int
+
+
+@dataclass(frozen=True)
+class Accepted(Event):
+    user: str
+    id: str | int
+    symbol: str
+    order_id: int
+    side: Side
+    order_type: OrderType
+    price: Decimal | None
+    qty: Decimal
+    tif: TIF
+
+
+@dataclass(frozen=True)
+class Rejected(Event):
+    reason: str
+    message: str
+    user: str | None = None
+    id: str | int | None = None
+    symbol: str | None = None
+
+
+@dataclass(frozen=True)
+class Party:
+    user: str
+    id: str | int
+    order_id: int
+
+
+@dataclass(frozen=True)
+class Trade(Event):
+    symbol: str
+    trade_id: int
+    price: Decimal
+    qty: Decimal
+    side: Side
+    maker: Party
+    taker: Party
+
+
+@dataclass(frozen=True)
+class Cancelled(Event):
+    user: str
+    id: str | int
+    symbol: str
+    order_id: int
+    reason: str
+    remaining: Decimal
+
+
+@dataclass(frozen=True)
+class Modified(Event):
+    user: str
+    id: str | int
+    symbol: str
+    order_id: int
+    price: Decimal | None
+    qty: Decimal
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class StateChange(Event):
+    symbol: str
+    halted: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Level:
+    price: Decimal
+    qty: Decimal
+    orders: int
+
+
+@dataclass(frozen=True)
+class Book(Event):
+    symbol: str
+    bids: list[Level] = field(default_factory=list)
+    asks: list[Level] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Metrics(Event):
+    symbol: str
+    mid: Decimal | None
+    microprice: Decimal | None
+    imbalance: float | None
+    weighted_imbalance: float | None
+    spread_bps: float | None
+
+
+def _dec(v: Any) -> Decimal | None:
+    return None if v is None else Decimal(v)
+
+
+def _party(d: dict[str, Any]) -> Party:
+    return Party(d["user"], d["id"], d["order_id"])
+
+
+def to_event(e: dict[str, Any]) -> Event:
+    """A contract event dict as a typed event."""
+    t, ts = e["type"], e["ts"]
+    if t == "accepted":
+        return Accepted(ts, e["user"], e["id"], e["symbol"], e["order_id"], Side(e["side"]),
+                        OrderType(e["order_type"]), _dec(e["price"]), Decimal(e["qty"]), TIF(e["tif"]))
+    if t == "trade":
+        return Trade(ts, e["symbol"], e["trade_id"], Decimal(e["price"]), Decimal(e["qty"]),
+                     Side(e["side"]), _party(e["maker"]), _party(e["taker"]))
+    if t == "cancelled":
+        return Cancelled(ts, e["user"], e["id"], e["symbol"], e["order_id"], e["reason"],
+                         Decimal(e["remaining"]))
+    if t == "modified":
+        return Modified(ts, e["user"], e["id"], e["symbol"], e["order_id"], _dec(e["price"]),
+                        Decimal(e["qty"]), e.get("reason"))
+    if t == "rejected":
+        return Rejected(ts, e["reason"], e["message"], e.get("user"), e.get("id"), e.get("symbol"))
+    if t in ("halted", "resumed"):
+        return StateChange(ts, e["symbol"], t == "halted", e["reason"])
+    if t == "book":
+        return Book(ts, e["symbol"], [Level(Decimal(p), Decimal(q), n) for p, q, n in e["bids"]],
+                    [Level(Decimal(p), Decimal(q), n) for p, q, n in e["asks"]])
+    if t == "metrics":
+        return Metrics(ts, e["symbol"], _dec(e["mid"]), _dec(e["microprice"]), e["imbalance"],
+                       e["weighted_imbalance"], e["spread_bps"])
+    raise ValueError(f"unknown event type {t!r}")
+
+
+class Engine:
+    """The matching engine with typed calls. Not thread-safe; one owner drives it."""
+
+    def __init__(self, exchange: Exchange | None = None) -> None:
+        self.exchange = exchange if exchange is not None else Exchange()
+
+    def _run(self, cmd: dict[str, Any], ts: int | None) -> list[Event]:
+        if ts is not None:
+            cmd["ts"] = ts
+        return [to_event(e) for e in self.exchange.apply(cmd)]
+
+    def add_instrument(self, symbol: str, tick_size: Number, lot_size: Number,
+                       ts: int | None = None) -> list[Event]:
+        return self._run({"cmd": "instrument", "symbol": symbol, "tick_size": str(tick_size),
+                          "lot_size": str(lot_size)}, ts)
+
+    def submit(
+        self,
+        user: str,
+        id: str | int,
+        symbol: str,
+        side: Side | str,
+        qty: Number,
+        price: Number | None = None,
+        order_type: OrderType | str | None = None,
+        tif: TIF | str = TIF.GTC,
+        expire_ts: int | None = None,
+        post_only: bool = False,
+        stp: STP | str = STP.NONE,
+        ts: int | None = None,
+    ) -> list[Event]:
+        """Submit an order: a limit order when `price` is given, else a market order."""
+        if order_type is None:
+            order_type = OrderType.LIMIT if price is not None else OrderType.MARKET
+        cmd: dict[str, Any] = {
+            "cmd": "new", "user": user, "id": id, "symbol": symbol, "side": str(side),
+            "type": str(order_type), "qty": str(qty), "tif": str(tif), "post_only": post_only,
+            "stp": str(stp),
+        }
+        if price is not None:
+            cmd["price"] = str(price)
+        if expire_ts is not None:
+            cmd["expire_ts"] = expire_ts
+        return self._run(cmd, ts)
+
+    def cancel(self, user: str, id: str | int, ts: int | None = None) -> list[Event]:
+        return self._run({"cmd": "cancel", "user": user, "id": id}, ts)
+
+    def modify(self, user: str, id: str | int, price: Number | None = None, qty: Number | None = None,
+               ts: int | None = None) -> list[Event]:
+        cmd: dict[str, Any] = {"cmd": "modify", "user": user, "id": id}
+        if price is not None:
+            cmd["price"] = str(price)
+        if qty is not None:
+            cmd["qty"] = str(qty)
+        return self._run(cmd, ts)
+
+    def cancel_all(self, user: str, symbol: str | None = None, ts: int | None = None) -> list[Event]:
+        cmd: dict[str, Any] = {"cmd": "cancel_all", "user": user}
+        if symbol is not None:
+            cmd["symbol"] = symbol
+        return self._run(cmd, ts)
+
+    def halt(self, symbol: str, ts: int | None = None) -> list[Event]:
+        return self._run({"cmd": "halt", "symbol": symbol}, ts)
+
+    def resume(self, symbol: str, ts: int | None = None) -> list[Event]:
+        return self._run({"cmd": "resume", "symbol": symbol}, ts)
+
+    def end_of_day(self, ts: int | None = None) -> list[Event]:
+        return self._run({"cmd": "end_of_day"}, ts)
+
+    def tick(self, ts: int) -> list[Event]:
+        return self._run({"cmd": "tick"}, ts)
+
+    def book(self, symbol: str, depth: int = 10, ts: int | None = None) -> Book:
+        return self._query({"cmd": "book", "symbol": symbol, "depth": depth}, ts, Book)
+
+    def metrics(self, symbol: str, levels: int = 5, ts: int | None = None) -> Metrics:
+        return self._query({"cmd": "metrics", "symbol": symbol, "levels": levels}, ts, Metrics)
+
+    def _query(self, cmd: dict[str, Any], ts: int | None, kind: type[E]) -> E:
+        for ev in self._run(cmd, ts):
+            if isinstance(ev, kind):
+                return ev
+            if isinstance(ev, Rejected):
+                raise ValueError(f"{cmd['cmd']} refused: {ev.reason}: {ev.message}")
+        raise AssertionError(f"{cmd['cmd']} gave no answer")  # pragma: no cover
