@@ -28,7 +28,6 @@ from hftbook.core.types import (
     EV_CANCELLED,
     EV_MODIFIED,
     EV_TRADE,
-    STP_NONE,
 )
 
 # Compact a level's deque when dead entries outnumber live ones by this much.
@@ -115,47 +114,11 @@ class OrderBook:
             levels, keys = self.ask_levels, self.ask_keys
         level = levels.get(key)
         if level is None:
-            level = levels[key] = Level(o.price, key)
-            if not keys or key > keys[-1]:
-                keys.append(key)
-            else:
-                insort(keys, key)
+            level = new_level(o.price, key, levels, keys)
         level.orders.append(o)
         level.qty += o.qty
         level.count += 1
         o.level = level
-
-    def unlink(self, o: Order) -> None:
-        """Take a resting order out of its level (O(1): its deque entry dies in place)."""
-        level = o.level
-        assert level is not None
-        level.qty -= o.qty
-        level.count -= 1
-        o.qty = 0
-        if not level.count:
-            self._drop(level)
-        elif len(level.orders) > 2 * level.count + _COMPACT_SLACK:
-            level.orders = deque(x for x in level.orders if x.qty)
-
-    def reduce(self, o: Order, new_qty: int) -> None:
-        """Lower a resting order's open quantity in place, keeping its queue position."""
-        level = o.level
-        assert level is not None
-        level.qty -= o.qty - new_qty
-        o.qty = new_qty
-
-    def _drop(self, level: Level) -> None:
-        key = level.key
-        if key == level.price:
-            levels, keys = self.bid_levels, self.bid_keys
-        else:
-            levels, keys = self.ask_levels, self.ask_keys
-        if keys[-1] == key:
-            keys.pop()
-        else:
-            del keys[bisect_left(keys, key)]
-        del levels[key]
-        level.orders.clear()  # dead entries point back at the level: break the cycle now
 
     # -- matching ------------------------------------------------------------------------
 
@@ -313,9 +276,52 @@ class OrderBook:
         del self.live[m.user][m.cid]
 
 
+def new_level(price: int, key: int, levels: dict[int, Level], keys: list[int]) -> Level:
+    """Create the level for `key` on a side and file its key in sorted position."""
+    level = levels[key] = Level(price, key, levels, keys)
+    if not keys or key > keys[-1]:
+        keys.append(key)
+    else:
+        insort(keys, key)
+    return level
+
+
+def unlink(o: Order) -> None:
+    """Take a resting order out of its level in O(1): its deque entry dies in place."""
+    level = o.level
+    assert level is not None
+    level.qty -= o.qty
+    level.count -= 1
+    o.qty = 0
+    if not level.count:
+        drop_level(level)
+    elif len(level.orders) > 2 * level.count + _COMPACT_SLACK:
+        level.orders = deque(x for x in level.orders if x.qty)
+
+
+def reduce(o: Order, new_qty: int) -> None:
+    """Lower a resting order's open quantity in place, keeping its queue position."""
+    level = o.level
+    assert level is not None
+    level.qty -= o.qty - new_qty
+    o.qty = new_qty
+
+
+def drop_level(level: Level) -> None:
+    """Remove an empty level from its side."""
+    keys = level.keys
+    key = level.key
+    if keys[-1] == key:
+        keys.pop()
+    else:
+        del keys[bisect_left(keys, key)]
+    del level.levels[key]
+    level.orders.clear()  # dead entries point back at the level: break the cycle now
+
+
 def taker_limit_key(side: int, price: int) -> int:
     """The smallest opposite-side key a taker at `price` may trade with."""
     return -price if side == BUY else price
 
 
-__all__ = ["STP_NONE", "OrderBook", "taker_limit_key"]
+__all__ = ["OrderBook", "drop_level", "new_level", "reduce", "taker_limit_key", "unlink"]

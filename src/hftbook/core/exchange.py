@@ -18,7 +18,7 @@ from decimal import Decimal
 from heapq import heappop, heappush
 from typing import Any
 
-from hftbook.core.book import OrderBook, taker_limit_key
+from hftbook.core.book import OrderBook, new_level, reduce, taker_limit_key, unlink
 from hftbook.core.instrument import Instrument
 from hftbook.core.order import Order
 from hftbook.core.types import (
@@ -130,15 +130,24 @@ class Exchange:
         post_only: bool = False,
         stp: int = STP_NONE,
     ) -> int:
-        """Submit a limit or market order. Returns its engine order id, 0 if rejected."""
+        """Submit a limit or market order. Returns its engine order id, 0 if rejected.
+
+        This is the hot path: checks run in the protocol's order, the common case (a limit
+        order that rests without crossing) makes one object and no further Python calls.
+        """
         book = self.books.get(symbol)
         if book is None:
             return self.reject("new", "unknown_symbol", f"unknown symbol {symbol!r}", user, cid, symbol)
-        if qty <= 0 or qty > MAX_UNITS:
+        if not 0 < qty <= MAX_UNITS:
             return self.reject("new", "bad_qty", "qty must be a positive lot multiple", user, cid, symbol)
-        if otype == LIMIT and (price <= 0 or price > MAX_UNITS):
-            return self.reject("new", "bad_price", "price must be a positive tick multiple", user, cid,
-                               symbol)
+        if otype == LIMIT:
+            if not 0 < price <= MAX_UNITS:
+                return self.reject("new", "bad_price", "price must be a positive tick multiple",
+                                   user, cid, symbol)
+        elif otype == MARKET:
+            price = 0
+        else:
+            return self.reject("new", "unsupported", "only limit and market orders", user, cid, symbol)
         orders = self.live.get(user)
         if orders is None:
             orders = self.live[user] = {}
@@ -148,16 +157,19 @@ class Exchange:
             return self.reject("new", "halted", f"{symbol} is halted", user, cid, symbol)
         if tif == GTD and expire_ts <= self.now:
             return self.reject("new", "expired", "expire_ts has passed", user, cid, symbol)
-        if otype == MARKET:
-            lim = NO_LIMIT
-            price = 0
-            if not (book.ask_keys if side == 0 else book.bid_keys):
-                return self.reject("new", "no_liquidity", "the other side of the book is empty",
-                                   user, cid, symbol)
+        # The taker's limit as an opposite-side key (see book.py): trade with keys >= lim.
+        if side:
+            opposite = book.bid_keys
+            lim = price if price else NO_LIMIT
         else:
-            lim = taker_limit_key(side, price)
+            opposite = book.ask_keys
+            lim = -price if price else NO_LIMIT
+        crossing = opposite and opposite[-1] >= lim
+        if not price and not crossing:
+            return self.reject("new", "no_liquidity", "the other side of the book is empty",
+                               user, cid, symbol)
         o = Order(0, user, cid, symbol, side, price, qty, tif, expire_ts, post_only, stp)
-        if post_only and book.would_trade(o, lim):
+        if post_only and crossing and book.would_trade(o, lim):
             return self.reject("new", "post_only", "a post-only order would take liquidity",
                                user, cid, symbol)
         seq = self.seq
@@ -165,63 +177,88 @@ class Exchange:
         seq[0] = oid + 1
         out = self.out
         out.append((EV_ACCEPTED, o, otype, qty))
-        if tif == FOK and not book.fok_fillable(o, lim):
-            out.append((EV_CANCELLED, o, "fok", qty))
-            return oid
-        book.match(o, lim)
-        rem = o.qty
-        if rem:
-            if otype == MARKET:
+        if crossing:
+            if tif == FOK and not book.fok_fillable(o, lim):
+                out.append((EV_CANCELLED, o, "fok", qty))
                 o.qty = 0
-                out.append((EV_CANCELLED, o, "no_liquidity", rem))
-            elif tif in (IOC, FOK):
-                o.qty = 0
-                out.append((EV_CANCELLED, o, "ioc", rem))
+                return oid
+            book.match(o, lim)
+            rem = o.qty
+            if not rem:
+                return oid
+        else:
+            rem = qty
+        if not price:
+            out.append((EV_CANCELLED, o, "no_liquidity", rem))
+        elif tif == IOC:
+            out.append((EV_CANCELLED, o, "ioc", rem))
+        elif tif == FOK:
+            out.append((EV_CANCELLED, o, "fok", rem))
+        else:
+            # Rest at the back of the level (book.rest, inlined: this is the common path).
+            if side:
+                key = -price
+                levels = book.ask_levels
             else:
-                book.rest(o)
-                orders[cid] = o
-                if tif == GTD:
-                    heappush(self.gtd_heap, (expire_ts, oid, user, cid))
+                key = price
+                levels = book.bid_levels
+            level = levels.get(key)
+            if level is None:
+                level = new_level(price, key, levels, book.ask_keys if side else book.bid_keys)
+            level.orders.append(o)
+            level.qty += rem
+            level.count += 1
+            o.level = level
+            orders[cid] = o
+            if tif == GTD:
+                heappush(self.gtd_heap, (expire_ts, oid, user, cid))
+            return oid
+        o.qty = 0
         return oid
 
     def cancel(self, user: str, cid: Any) -> bool:
-        o = self._find(user, cid, "cancel")
+        """Cancel a live order of `user` (reason `user`)."""
+        orders = self.live.get(user)
+        o = orders.pop(cid, None) if orders else None
         if o is None:
-            return False
-        self._take_out(o, "user")
+            return not self.reject("cancel", "unknown_order", f"no live order {cid!r}", user, cid)
+        rem = o.qty
+        unlink(o)
+        self.out.append((EV_CANCELLED, o, "user", rem))
         return True
 
     def modify(self, user: str, cid: Any, price: int | None, qty: int | None) -> bool:
         """Change a resting order's price and/or open quantity (None keeps the current one)."""
-        o = self._find(user, cid, "modify")
+        orders = self.live.get(user)
+        o = orders.get(cid) if orders else None
         if o is None:
-            return False
+            return not self.reject("modify", "unknown_order", f"no live order {cid!r}", user, cid)
         book = self.books[o.symbol]
         new_price = o.price if price is None else price
         new_qty = o.qty if qty is None else qty
-        if new_price <= 0 or new_price > MAX_UNITS:
+        if not 0 < new_price <= MAX_UNITS:
             return not self.reject("modify", "bad_price", "price must be a positive tick multiple", user, cid)
-        if new_qty <= 0 or new_qty > MAX_UNITS:
-            return not self.reject("modify", "bad_qty", "quantity must be a positive lot multiple", user, cid)
+        if not 0 < new_qty <= MAX_UNITS:
+            return not self.reject("modify", "bad_qty", "qty must be a positive lot multiple", user, cid)
         if book.halted:
             return not self.reject("modify", "halted", f"{o.symbol} is halted", user, cid)
         if new_price == o.price and new_qty <= o.qty:
-            book.reduce(o, new_qty)
+            reduce(o, new_qty)
             self.out.append((EV_MODIFIED, o, new_price, new_qty, None))
             return True
         lim = taker_limit_key(o.side, new_price)
         n = o.requeued(new_price, new_qty)
         if o.post_only and book.would_trade(n, lim):
             return not self.reject("modify", "post_only", "the modify would take liquidity", user, cid)
-        book.unlink(o)
-        orders = self.live[user]
-        orders[cid] = n
+        unlink(o)
+        orders[cid] = n  # type: ignore[index]
         self.out.append((EV_MODIFIED, n, new_price, new_qty, None))
-        book.match(n, lim)
-        if n.qty:
-            book.rest(n)
-        else:
-            del orders[cid]
+        if book.crosses(n, lim):
+            book.match(n, lim)
+            if not n.qty:
+                del orders[cid]  # type: ignore[attr-defined]
+                return True
+        book.rest(n)
         return True
 
     def cancel_all(self, user: str, symbol: str | None = None) -> int:
@@ -274,17 +311,10 @@ class Exchange:
         self.out.append((EV_REJECTED, cmd, reason, message, user, cid, symbol))
         return 0
 
-    def _find(self, user: str, cid: Any, cmd: str) -> Order | None:
-        orders = self.live.get(user)
-        o = orders.get(cid) if orders else None
-        if o is None:
-            self.reject(cmd, "unknown_order", f"no live order {cid!r}", user, cid)
-        return o
-
     def _take_out(self, o: Order, reason: str) -> None:
         """Cancel a live resting order with the given reason."""
         rem = o.qty
-        self.books[o.symbol].unlink(o)
+        unlink(o)
         del self.live[o.user][o.cid]
         self.out.append((EV_CANCELLED, o, reason, rem))
 

@@ -14,14 +14,17 @@ from collections import deque
 class Level:
     """One price on one side: a FIFO of orders plus running totals of the live ones."""
 
-    __slots__ = ("count", "key", "orders", "price", "qty")
+    __slots__ = ("count", "key", "keys", "levels", "orders", "price", "qty")
 
-    def __init__(self, price: int, key: int) -> None:
+    def __init__(self, price: int, key: int, levels: dict[int, Level], keys: list[int]) -> None:
         self.price = price
         self.key = key  # price on the bid side, -price on the ask side
         self.qty = 0
         self.count = 0
         self.orders: deque[Order] = deque()
+        # The side's containers, so a level can leave its side without a book lookup.
+        self.levels = levels
+        self.keys = keys
 
 
 class Order:
