@@ -67,10 +67,11 @@ _common: dict[str, st.SearchStrategy[Any]] = {
     "style": st.integers(0, 3),
 }
 
+_ref = st.one_of(st.integers(0, 6), st.integers(0, 40))
 _new = _step(
     "new",
     **_common,
-    ref=st.one_of(st.none(), st.none(), st.none(), st.integers(0, 40)),
+    ref=st.one_of(st.none(), st.none(), st.none(), _ref),
     str_id=st.booleans(),
     side=st.sampled_from(["buy", "sell"]),
     otype=st.sampled_from(["limit", "limit", "limit", "limit", "market"]),
@@ -82,30 +83,33 @@ _new = _step(
     stp=st.sampled_from(STPS_WEIGHTED),
     explicit_defaults=st.booleans(),
 )
-_cancel = _step("cancel", **_common, ref=st.integers(0, 40), wrong_user=st.booleans())
+_cancel = _step("cancel", **_common, ref=_ref, wrong_user=st.sampled_from([False] * 9 + [True]))
 _modify = _step(
     "modify",
     **_common,
-    ref=st.integers(0, 40),
+    ref=_ref,
     what=st.sampled_from(["price", "qty", "both"]),
     off=st.integers(-4, 4),
     lots=st.integers(1, 8),
 )
 _cancel_all = _step("cancel_all", **_common, with_symbol=st.booleans())
-_simple = st.one_of(
-    _step("end_of_day", **_common),
-    _step("tick", **_common, big=st.integers(0, 10)),
-    _step("book", **_common, depth=st.one_of(st.none(), st.integers(1, 3))),
-    _step("metrics", **_common, levels=st.one_of(st.none(), st.integers(1, 3))),
-    _step("halt", **_common),
-    _step("resume", **_common),
-)
-_invalid = _step("invalid", **_common, which=st.integers(0, N_INVALID - 1), ref=st.integers(0, 40))
+_invalid = _step("invalid", **_common, which=st.integers(0, N_INVALID - 1), ref=_ref)
 
-STEP = st.one_of(
-    _new, _new, _new, _new, _new, _new, _modify, _modify, _modify, _cancel, _cancel_all,
-    _simple, _simple, _invalid,
-)  # fmt: skip
+# (weight, step strategy); shrinking moves towards the first entry.
+_WEIGHTED_STEPS: list[tuple[int, st.SearchStrategy[tuple[str, Any]]]] = [
+    (30, _new),
+    (12, _modify),
+    (5, _cancel),
+    (2, _cancel_all),
+    (2, _step("end_of_day", **_common)),
+    (3, _step("tick", **_common, big=st.integers(0, 10))),
+    (3, _step("book", **_common, depth=st.one_of(st.none(), st.integers(1, 3)))),
+    (3, _step("metrics", **_common, levels=st.one_of(st.none(), st.integers(1, 3)))),
+    (1, _step("halt", **_common)),
+    (2, _step("resume", **_common)),
+    (4, _invalid),
+]
+_STEP_INDEX = [i for i, (w, _s) in enumerate(_WEIGHTED_STEPS) for _ in range(w)]
 
 
 @dataclass
@@ -139,9 +143,10 @@ class _Builder:
         return self.num(max(1, s.mid_ticks + off), s.tick, style)
 
     def target(self, ref: int) -> tuple[str, str | int, int]:
+        """A previously submitted (user, id, symbol index), the most recent for ref 0."""
         if not self.submitted:
             return (self.users[0], 999_999, 0)
-        return self.submitted[ref % len(self.submitted)]
+        return self.submitted[-1 - ref % len(self.submitted)]
 
     def head(self, cmd: str, p: dict[str, Any]) -> Cmd:
         self.ts += p["dt"]
@@ -318,7 +323,8 @@ def command_streams(draw: st.DrawFn, max_steps: int = 60) -> list[Cmd]:
     chosen = draw(st.lists(st.integers(0, len(SYMBOL_CONFIGS) - 1), min_size=1, max_size=2,
                            unique=True))  # fmt: skip
     n_users = draw(st.integers(2, 3))
-    steps = draw(st.lists(STEP, min_size=1, max_size=max_steps))
+    n_steps = draw(st.integers(1, max_steps))
+    steps = [draw(_WEIGHTED_STEPS[draw(st.sampled_from(_STEP_INDEX))][1]) for _ in range(n_steps)]
     syms = []
     for i in chosen:
         name, tick, lot, mid = SYMBOL_CONFIGS[i]

@@ -1,0 +1,79 @@
+"""The typed embedding API (hftbook.api.Engine) over the contract door."""
+
+from decimal import Decimal
+
+import pytest
+
+from hftbook.api import (
+    STP,
+    TIF,
+    Accepted,
+    Cancelled,
+    Engine,
+    Modified,
+    Rejected,
+    Side,
+    StateChange,
+    Trade,
+)
+
+
+@pytest.fixture
+def engine() -> Engine:
+    e = Engine()
+    assert e.add_instrument("BTC", "0.5", "0.001", ts=1) == []
+    return e
+
+
+def test_submit_rest_and_trade(engine: Engine) -> None:
+    (acc,) = engine.submit("mm", "a1", "BTC", Side.SELL, "0.010", price="100.5", ts=10)
+    assert isinstance(acc, Accepted)
+    assert acc.price == Decimal("100.5") and acc.qty == Decimal("0.01") and acc.order_id == 1
+    events = engine.submit("t", 7, "BTC", "buy", "0.004", ts=11)
+    assert [type(e) for e in events] == [Accepted, Trade]
+    trade = events[1]
+    assert isinstance(trade, Trade)
+    assert trade.price == Decimal("100.5") and trade.qty == Decimal("0.004")
+    assert trade.maker.id == "a1" and trade.taker.id == 7 and trade.side is Side.BUY
+    assert trade.ts == 11
+
+
+def test_book_metrics_modify_cancel(engine: Engine) -> None:
+    engine.submit("a", "b1", "BTC", "buy", "1", price="99", ts=1)
+    engine.submit("b", "s1", "BTC", "sell", "3", price="101", ts=1)
+    book = engine.book("BTC")
+    assert [(lv.price, lv.qty, lv.orders) for lv in book.bids] == [(Decimal(99), Decimal(1), 1)]
+    m = engine.metrics("BTC")
+    assert m.mid == Decimal(100)
+    assert m.microprice == Decimal("99.5")  # (99*3 + 101*1) / 4
+    assert m.imbalance == -0.5
+    (mod,) = engine.modify("a", "b1", qty="0.5")
+    assert isinstance(mod, Modified) and mod.qty == Decimal("0.5")
+    (can,) = engine.cancel("a", "b1")
+    assert isinstance(can, Cancelled) and can.reason == "user" and can.remaining == Decimal("0.5")
+    (rej,) = engine.cancel("a", "b1")
+    assert isinstance(rej, Rejected) and rej.reason == "unknown_order"
+
+
+def test_enums_and_options(engine: Engine) -> None:
+    engine.submit("a", 1, "BTC", "sell", "1", price="100")
+    events = engine.submit("a", 2, "BTC", "buy", "1", price="100", stp=STP.CANCEL_MAKER, tif=TIF.IOC)
+    assert [type(e) for e in events] == [Accepted, Cancelled, Cancelled]
+    assert [e.reason for e in events if isinstance(e, Cancelled)] == ["stp", "ioc"]
+
+
+def test_halt_resume_and_end_of_day(engine: Engine) -> None:
+    (h,) = engine.halt("BTC")
+    assert isinstance(h, StateChange) and h.halted and h.reason == "manual"
+    (rej,) = engine.submit("a", 1, "BTC", "buy", "1", price="100")
+    assert isinstance(rej, Rejected) and rej.reason == "halted"
+    (r,) = engine.resume("BTC")
+    assert isinstance(r, StateChange) and not r.halted
+    engine.submit("a", 1, "BTC", "buy", "1", price="100", tif="day")
+    (exp,) = engine.end_of_day()
+    assert isinstance(exp, Cancelled) and exp.reason == "expired"
+
+
+def test_query_refusal_raises(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="unknown_symbol"):
+        engine.book("NOPE")
