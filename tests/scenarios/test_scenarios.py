@@ -27,10 +27,12 @@ CASE_FILES = sorted(
 )
 
 # Scenarios replayed through the console script under several hash seeds.
+# They cover work over several users and symbols (end_of_day and gtd expiry order across
+# symbols), float ratios, and malformed lines (the exit status stays 0).
 DETERMINISM_CASES = (
-    "r06_stp_cancel_maker.jsonl",
-    "r12_gtd_expiry_order.jsonl",
+    "r12_day_end_of_day.jsonl",
     "m_metrics_depth_and_weights.jsonl",
+    "p_malformed_lines.jsonl",
 )
 HASH_SEEDS = ("0", "1", "12345")
 
@@ -143,32 +145,78 @@ def test_scenario(case: Path) -> None:
         pytest.fail(f"{case.name}: events differ from the contract\n" + "\n".join(problems))
 
 
+# Documented key order of each event type (PROTOCOL "Events and their key order"). Keys that are
+# present must appear in this relative order; extra keys may appear anywhere.
+KEY_ORDER: dict[str, tuple[str, ...]] = {
+    "accepted": ("type", "ts", "user", "id", "symbol", "order_id", "side", "order_type", "price",
+                 "qty", "tif", "post_only", "stp", "expire_ts"),
+    "rejected": ("type", "ts", "user", "id", "symbol", "cmd", "reason", "message", "line"),
+    "trade": ("type", "ts", "symbol", "trade_id", "price", "qty", "side", "maker", "taker"),
+    "cancelled": ("type", "ts", "user", "id", "symbol", "order_id", "reason", "remaining"),
+    "modified": ("type", "ts", "user", "id", "symbol", "order_id", "price", "qty", "reason"),
+    "halted": ("type", "ts", "symbol", "reason"),
+    "resumed": ("type", "ts", "symbol", "reason"),
+    "book": ("type", "ts", "symbol", "bids", "asks"),
+    "metrics": ("type", "ts", "symbol", "mid", "microprice", "imbalance", "weighted_imbalance",
+                "spread_bps", "best_bid", "best_ask", "bid_qty", "ask_qty"),
+}
+PARTY_ORDER = ("user", "id", "order_id")
+
+
+def _order_problems(event: dict[str, Any]) -> list[str]:
+    problems = []
+    keys = list(event)
+    if keys[:2] != ["type", "ts"]:
+        problems.append(f"does not start with type, ts: {keys}")
+    documented = KEY_ORDER.get(str(event.get("type")), ())
+    present = [k for k in keys if k in documented]
+    if present != [k for k in documented if k in event]:
+        problems.append(f"keys out of the documented order {documented}: {keys}")
+    for party in ("maker", "taker"):
+        if isinstance(event.get(party), dict) and list(event[party]) != list(PARTY_ORDER):
+            problems.append(f"{party} keys are not {PARTY_ORDER}: {list(event[party])}")
+    if event.get("type") == "rejected" and event.get("reason") == "bad_command":
+        if keys[-1] != "line":
+            problems.append(f"replay's bad_command does not end with line: {keys}")
+    return problems
+
+
+@pytest.mark.parametrize("case", CASE_FILES, ids=_case_id)
+def test_event_key_order(case: Path) -> None:
+    problems = [
+        f"event {i} {json.dumps(event)}: {p}"
+        for i, event in enumerate(_run_in_process(case))
+        for p in _order_problems(event)
+    ]
+    assert not problems, "\n".join(problems)
+
+
 def _console_script() -> Path:
     exe = Path(sys.executable).parent / ("hftbook.exe" if os.name == "nt" else "hftbook")
     assert exe.exists(), f"console script not installed next to the interpreter: {exe}"
     return exe
 
 
-@pytest.mark.parametrize("name", DETERMINISM_CASES)
-def test_replay_is_byte_identical_across_hash_seeds(name: str) -> None:
-    case = CASES_DIR / name
+def test_replay_is_byte_identical_across_hash_seeds() -> None:
     exe = _console_script()
-    outputs = []
-    for seed in HASH_SEEDS:
-        env = dict(os.environ, PYTHONHASHSEED=seed)
-        proc = subprocess.run(
-            [str(exe), "replay", str(case)], capture_output=True, env=env, timeout=120
-        )
-        assert proc.returncode == 0, f"seed {seed}: exit {proc.returncode}: {proc.stderr!r}"
-        outputs.append(proc.stdout)
-    assert outputs[0], "replay printed nothing"
-    for seed, out in zip(HASH_SEEDS[1:], outputs[1:], strict=True):
-        assert out == outputs[0], f"output under PYTHONHASHSEED={seed} differs from seed 0"
+    for name in DETERMINISM_CASES:
+        case = CASES_DIR / name
+        outputs = []
+        for seed in HASH_SEEDS:
+            env = dict(os.environ, PYTHONHASHSEED=seed)
+            proc = subprocess.run(
+                [str(exe), "replay", str(case)], capture_output=True, env=env, timeout=120
+            )
+            assert proc.returncode == 0, f"{name}, seed {seed}: exit {proc.returncode}: {proc.stderr!r}"
+            outputs.append(proc.stdout)
+        assert outputs[0], f"{name}: replay printed nothing"
+        for seed, out in zip(HASH_SEEDS[1:], outputs[1:], strict=True):
+            assert out == outputs[0], f"{name}: output under PYTHONHASHSEED={seed} differs from seed 0"
 
-    # The console output is compact JSON, one event a line, and says what the scenario expects.
-    lines = outputs[0].decode("utf-8").splitlines()
-    events = [json.loads(line) for line in lines]
-    for line, event in zip(lines, events, strict=True):
-        assert line == json.dumps(event, separators=(",", ":")), f"not compact JSON: {line}"
-    problems = _diff(_load_expected(case), events)
-    assert not problems, "\n".join(problems)
+        # The console prints compact JSON, one event a line, and says what the scenario expects.
+        lines = outputs[0].decode("utf-8").splitlines()
+        events = [json.loads(line) for line in lines]
+        for line, event in zip(lines, events, strict=True):
+            assert line == json.dumps(event, separators=(",", ":")), f"{name}: not compact: {line}"
+        problems = _diff(_load_expected(case), events)
+        assert not problems, f"{name}:\n" + "\n".join(problems)

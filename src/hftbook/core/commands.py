@@ -17,6 +17,7 @@ from hftbook.core.types import (
     GTD,
     LIMIT,
     MARKET,
+    MAX_UNITS,
     SIDE_NAMES,
     STP_NAMES,
     TIF_NAMES,
@@ -56,8 +57,8 @@ def _user(c: dict[str, Any]) -> str:
 
 def _cid(c: dict[str, Any]) -> Any:
     cid = c.get("id")
-    if type(cid) is not str and type(cid) is not int:
-        raise _bad("'id' must be a string or an integer")
+    if type(cid) is not str and not (type(cid) is int and -MAX_UNITS <= cid <= MAX_UNITS):
+        raise _bad("'id' must be a string or a 64-bit integer")
     return cid
 
 
@@ -65,8 +66,8 @@ def _symbol(c: dict[str, Any], ex: Exchange, required: bool = True) -> str | Non
     symbol = c.get("symbol")
     if symbol is None and not required:
         return None
-    if type(symbol) is not str or not symbol:
-        raise _bad("'symbol' must be a non-empty string")
+    if type(symbol) is not str:
+        raise _bad("'symbol' must be a string")
     if symbol not in ex.books:
         raise Refused("unknown_symbol", f"unknown symbol {symbol!r}")
     return symbol
@@ -110,8 +111,8 @@ def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:
     user = _user(c)
     cid = _cid(c)
     symbol = c.get("symbol")
-    if type(symbol) is not str or not symbol:
-        raise _bad("'symbol' must be a non-empty string")
+    if type(symbol) is not str:
+        raise _bad("'symbol' must be a string")
     side = _choice(c, "side", _SIDES, None)
     otype = _choice(c, "type", _TYPES, None)
     tif_name = c.get("tif", "gtc")
@@ -128,7 +129,7 @@ def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:
     expire_ts = 0
     if tif == GTD:
         expire_ts = c.get("expire_ts")  # type: ignore[assignment]
-        if not is_int(expire_ts):
+        if not is_int(expire_ts) or not -MAX_UNITS <= expire_ts <= MAX_UNITS:
             raise _bad("'expire_ts' (integer ns) is required with tif gtd")
     if post_only and (otype != LIMIT or tif_name not in _RESTING_TIFS):
         raise _bad("post_only needs a limit order with tif gtc, gtd or day")
@@ -253,7 +254,7 @@ def dispatch(ex: Exchange, c: object) -> int:
         ex.reject("", "bad_command", "a command must be a JSON object")
         return ex.now
     ts = c.get("ts", ex.now)
-    if type(ts) is not int or ts < 0:
+    if type(ts) is not int or not 0 <= ts <= MAX_UNITS:
         ex.reject(_name(c), "bad_command", "'ts' must be a non-negative integer (nanoseconds)")
         return ex.now
     ex.advance(ts)

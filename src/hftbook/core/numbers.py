@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from hftbook.core.types import MAX_UNITS
 
-_DECIMAL_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_DECIMAL_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 # Wide enough that dividing any accepted value by any accepted step is exact when the
 # quotient is an integer; Inexact is trapped so a non-multiple is detected, not rounded.
 _EXACT = Context(prec=120, traps=[Inexact, InvalidOperation])

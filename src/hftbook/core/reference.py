@@ -45,6 +45,8 @@ STOP_TYPES = ("stop", "stop_limit", "trailing_stop", "trailing_stop_limit")
 TIFS = ("gtc", "ioc", "fok", "gtd", "day")
 STP_MODES = ("none", "cancel_taker", "cancel_maker", "cancel_both", "decrement")
 RESTING_TIFS = ("gtc", "gtd", "day")
+# Types whose command carries a limit ``price`` (stop_limit is validated, then unsupported).
+PRICED_TYPES = ("limit", "stop_limit")
 
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
@@ -575,10 +577,10 @@ class ReferenceExchange:
             raise _Malformed("post_only must be a bool")
         qty_dec = self._number_field(cmd, "qty")
         price_dec: Decimal | None = None
-        if otype == "limit":
+        if otype in PRICED_TYPES:
             price_dec = self._number_field(cmd, "price")
         elif cmd.get("price") is not None:
-            raise _Malformed("price is only for limit orders")
+            raise _Malformed(f"a {otype} order takes no price")
         expire_ts: int | None = None
         if tif == "gtd":
             raw_expire = cmd.get("expire_ts")
@@ -605,7 +607,7 @@ class ReferenceExchange:
             self._reject(cmd, "bad_qty", "qty must be a positive lot multiple")
             return
         price: int | None = None
-        if price_dec is not None:
+        if otype == "limit" and price_dec is not None:
             price = _to_units(price_dec, inst.tick)
             if price is None:
                 self._reject(cmd, "bad_price", "price must be a positive tick multiple")
