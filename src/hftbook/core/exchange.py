@@ -15,7 +15,7 @@ heap may hold stale entries (lazy deletion) but never misses a live GTD order.
 from __future__ import annotations
 
 from decimal import Decimal
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 from hftbook.core.book import OrderBook, new_level, reduce, taker_limit_key, unlink
@@ -40,6 +40,8 @@ from hftbook.core.types import (
     STP_NONE,
 )
 
+_GTD_MIN_REBUILD = 1024
+
 
 class Exchange:
     """A multi-symbol exchange. Deterministic: the same commands give the same events."""
@@ -51,8 +53,11 @@ class Exchange:
         self.seq = [1, 1]  # next engine order id, next trade id
         self.out: list[tuple[Any, ...]] = []
         self.now = 0
-        # (expire_ts, order_id, user, client_id); stale entries are skipped when popped.
+        # (expire_ts, order_id, user, client_id); stale entries are skipped when popped, and
+        # the heap is rebuilt from the live orders when it outgrows `gtd_rebuild_at`, so
+        # cancelled far-future GTD orders cannot make it grow without bound.
         self.gtd_heap: list[tuple[int, int, str, Any]] = []
+        self.gtd_rebuild_at = _GTD_MIN_REBUILD
 
     # -- the contract door ---------------------------------------------------------------
 
@@ -96,6 +101,18 @@ class Exchange:
             o = self.live.get(user, {}).get(cid)
             if o is not None and o.oid == oid:
                 self._take_out(o, "expired")
+
+    def rebuild_gtd_heap(self) -> None:
+        """Drop stale GTD entries: O(live orders), amortised O(1) per GTD order by doubling."""
+        heap = [
+            (o.expire_ts, o.oid, o.user, o.cid)
+            for orders in self.live.values()
+            for o in orders.values()
+            if o.tif == GTD
+        ]
+        heapify(heap)
+        self.gtd_heap = heap
+        self.gtd_rebuild_at = max(_GTD_MIN_REBUILD, 2 * len(heap))
 
     def add_instrument(self, symbol: str, tick: Decimal, lot: Decimal) -> bool:
         """Define a symbol, or redefine it; refused (False) if that would rescale live orders."""
@@ -211,7 +228,10 @@ class Exchange:
             o.level = level
             orders[cid] = o
             if tif == GTD:
-                heappush(self.gtd_heap, (expire_ts, oid, user, cid))
+                heap = self.gtd_heap
+                heappush(heap, (expire_ts, oid, user, cid))
+                if len(heap) > self.gtd_rebuild_at:
+                    self.rebuild_gtd_heap()
             return oid
         o.qty = 0
         return oid

@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
-from heapq import heapify
 from typing import TYPE_CHECKING, Any
 
 from hftbook.core.numbers import canonical
 from hftbook.core.order import Order
-from hftbook.core.types import GTD, SIDE_NAMES, STP_NAMES, TIF_NAMES
+from hftbook.core.types import SIDE_NAMES, STP_NAMES, TIF_NAMES
 
 if TYPE_CHECKING:
     from hftbook.core.exchange import Exchange
@@ -72,9 +71,7 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
         )
         ex.books[o.symbol].rest(o)
         ex.live.setdefault(o.user, {})[o.cid] = o
-        if o.tif == GTD:
-            ex.gtd_heap.append((o.expire_ts, o.oid, o.user, o.cid))
-    heapify(ex.gtd_heap)
+    ex.rebuild_gtd_heap()
     ex.out.clear()
     return ex
 
