@@ -3,19 +3,18 @@
 Layout: each side is a dict key -> Level plus a sorted list of keys, where key = price on the
 bid side and -price on the ask side, so the best level of either side is `keys[-1]` and a taker
 with limit key L may trade with every level whose key >= L. Levels are created on first order
-and dropped (key removed, deque cleared) the moment their live count reaches zero, so
+and dropped (key removed, FIFO cleared) the moment their live count reaches zero, so
 `keys` holds exactly the non-empty levels.
 
 Invariants after every public call: the book is not crossed; no level is empty; each level's
 qty/count equal the sums over its live orders; every live order sits in exactly one level
-deque and in `live[user][cid]`; dead deque entries have qty 0. Matching appends raw event
+FIFO and in `live[user][cid]`; dead FIFO entries have qty 0. Matching appends raw event
 tuples (see `types.EV_*`) to the shared `out` list and never reads a clock.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections import deque
 from operator import attrgetter
 from typing import Any
 
@@ -31,9 +30,11 @@ from hftbook.core.types import (
     EV_TRADE,
 )
 
-# Compact a level's deque when dead entries outnumber live ones by this much.
+# Compact a level's FIFO when dead entries outnumber live ones by this much.
 _COMPACT_SLACK = 16
-# Truthy for a live order: lets compaction filter a deque at C speed.
+# Matching trims the consumed front of a FIFO once it is this long and over half the list.
+_TRIM_HEAD = 16
+# Truthy for a live order: lets compaction filter a FIFO at C speed.
 _open_qty = attrgetter("qty")
 
 Live = dict[str, dict[Any, Order]]
@@ -204,12 +205,13 @@ class OrderBook:
                 break
             level = levels[k]
             q = level.orders
+            h = level.head
             price = level.price
             while rem:
-                m = q[0]
+                m = q[h]
                 mq = m.qty
                 if not mq:
-                    q.popleft()
+                    h += 1
                     continue
                 if stp and m.user == user:
                     rem = self._self_match(o, m, rem, level)
@@ -219,7 +221,7 @@ class OrderBook:
                 tid = seq[1]
                 seq[1] = tid + 1
                 if mq <= rem:
-                    q.popleft()
+                    h += 1
                     rem -= mq
                     level.qty -= mq
                     level.count -= 1
@@ -237,6 +239,11 @@ class OrderBook:
                 keys.pop()
                 del levels[k]
                 q.clear()
+            elif h > _TRIM_HEAD and h + h > len(q):
+                del q[:h]
+                level.head = 0
+            else:
+                level.head = h
         o.qty = rem
 
     def _self_match(self, o: Order, m: Order, rem: int, level: Level) -> int:
@@ -272,7 +279,7 @@ class OrderBook:
         return 0
 
     def _kill_head(self, m: Order, level: Level) -> None:
-        level.orders.popleft()
+        """Cancel the maker at the front of the queue; its entry dies in place."""
         level.qty -= m.qty
         level.count -= 1
         m.qty = 0
@@ -290,7 +297,7 @@ def new_level(price: int, key: int, levels: dict[int, Level], keys: list[int]) -
 
 
 def unlink(o: Order) -> None:
-    """Take a resting order out of its level in O(1): its deque entry dies in place."""
+    """Take a resting order out of its level in O(1): its FIFO entry dies in place."""
     level = o.level
     assert level is not None
     level.qty -= o.qty
@@ -299,7 +306,8 @@ def unlink(o: Order) -> None:
     if not level.count:
         drop_level(level)
     elif len(level.orders) > 2 * level.count + _COMPACT_SLACK:
-        level.orders = deque(filter(_open_qty, level.orders))
+        level.orders = list(filter(_open_qty, level.orders))
+        level.head = 0
 
 
 def reduce(o: Order, new_qty: int) -> None:

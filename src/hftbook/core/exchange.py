@@ -251,7 +251,7 @@ class Exchange:
         """Change a resting order's price and/or open quantity (None keeps the current one)."""
         orders = self.live.get(user)
         o = orders.get(cid) if orders else None
-        if o is None:
+        if o is None or orders is None:
             return not self.reject("modify", "unknown_order", f"no live order {cid!r}", user, cid)
         book = self.books[o.symbol]
         new_price = o.price if price is None else price
@@ -271,12 +271,12 @@ class Exchange:
         if o.post_only and book.would_trade(n, lim):
             return not self.reject("modify", "post_only", "the modify would take liquidity", user, cid)
         unlink(o)
-        orders[cid] = n  # type: ignore[index]
+        orders[cid] = n
         self.out.append((EV_MODIFIED, n, new_price, new_qty, None))
         if book.crosses(n, lim):
             book.match(n, lim)
             if not n.qty:
-                del orders[cid]  # type: ignore[attr-defined]
+                del orders[cid]
                 return True
         book.rest(n)
         return True

@@ -38,6 +38,7 @@ from typing import Any
 __all__ = ["ReferenceExchange"]
 
 MAX_UNITS = 2**63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 SIDES = ("buy", "sell")
 ORDER_TYPES = ("limit", "market", "stop", "stop_limit", "trailing_stop", "trailing_stop_limit")
@@ -45,8 +46,6 @@ STOP_TYPES = ("stop", "stop_limit", "trailing_stop", "trailing_stop_limit")
 TIFS = ("gtc", "ioc", "fok", "gtd", "day")
 STP_MODES = ("none", "cancel_taker", "cancel_maker", "cancel_both", "decrement")
 RESTING_TIFS = ("gtc", "gtd", "day")
-# Types whose command carries a limit ``price`` (stop_limit is validated, then unsupported).
-PRICED_TYPES = ("limit", "stop_limit")
 
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
@@ -180,12 +179,17 @@ class _Order:
         return maker_price >= self.price
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, (str, int)) and not isinstance(value, bool)
-
-
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_int64(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX
+
+
+def _is_id(value: object) -> bool:
+    """A client order id: a string or a 64-bit integer (never a bool)."""
+    return isinstance(value, str) or _is_int64(value)
 
 
 def _nonempty_str(value: object) -> bool:
@@ -225,7 +229,7 @@ class ReferenceExchange:
             return self._out
         if "ts" in cmd:
             ts = cmd["ts"]
-            if not _is_int(ts) or ts < 0:
+            if not _is_int64(ts) or ts < 0:
                 self._reject(cmd, "bad_command", "ts must be a non-negative integer")
                 return self._out
             self._ts = ts
@@ -516,8 +520,9 @@ class ReferenceExchange:
         if not isinstance(user, str) or user == "":
             raise _Malformed("user must be a non-empty string")
         oid = cmd.get("id")
-        if not isinstance(oid, (str, int)) or isinstance(oid, bool):
-            raise _Malformed("id must be a string or an integer")
+        if not _is_id(oid):
+            raise _Malformed("id must be a string or a 64-bit integer")
+        assert isinstance(oid, (str, int))
         return user, oid
 
     @staticmethod
@@ -577,15 +582,16 @@ class ReferenceExchange:
             raise _Malformed("post_only must be a bool")
         qty_dec = self._number_field(cmd, "qty")
         price_dec: Decimal | None = None
-        if otype in PRICED_TYPES:
+        if otype == "limit":
             price_dec = self._number_field(cmd, "price")
-        elif cmd.get("price") is not None:
-            raise _Malformed(f"a {otype} order takes no price")
+        elif otype == "market" and cmd.get("price") is not None:
+            raise _Malformed("a market order takes no price")
+        # The stop types' fields are checked when they become available (step 2 rejects).
         expire_ts: int | None = None
         if tif == "gtd":
             raw_expire = cmd.get("expire_ts")
-            if not _is_int(raw_expire):
-                raise _Malformed("expire_ts must be an integer")
+            if not _is_int64(raw_expire):
+                raise _Malformed("expire_ts must be a 64-bit integer")
             assert isinstance(raw_expire, int)
             expire_ts = raw_expire
         if post_only and not (otype == "limit" and tif in RESTING_TIFS):
@@ -607,7 +613,7 @@ class ReferenceExchange:
             self._reject(cmd, "bad_qty", "qty must be a positive lot multiple")
             return
         price: int | None = None
-        if otype == "limit" and price_dec is not None:
+        if price_dec is not None:
             price = _to_units(price_dec, inst.tick)
             if price is None:
                 self._reject(cmd, "bad_price", "price must be a positive tick multiple")
