@@ -2,20 +2,19 @@
 
 Layout: each side is a dict key -> Level plus a sorted list of keys, where key = price on the
 bid side and -price on the ask side, so the best level of either side is `keys[-1]` and a taker
-with limit key L may trade with every level whose key >= L. Levels are created on first order
-and dropped (key removed, FIFO cleared) the moment their live count reaches zero, so
-`keys` holds exactly the non-empty levels.
+with limit key L may trade with every level whose key >= L. A level is created with its first
+order and dropped the moment its last order leaves, so `keys` holds exactly the non-empty
+levels. Within a level, orders form an intrusive doubly linked FIFO (see order.py).
 
 Invariants after every public call: the book is not crossed; no level is empty; each level's
-qty/count equal the sums over its live orders; every live order sits in exactly one level
-FIFO and in `live[user][cid]`; dead FIFO entries have qty 0. Matching appends raw event
-tuples (see `types.EV_*`) to the shared `out` list and never reads a clock.
+qty/count equal the sums over its orders; every live order is linked into exactly one level and
+registered in `live[user][cid]`. Matching appends raw event tuples (see `types.EV_*`) to the
+shared `out` list and never reads a clock.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from operator import attrgetter
 from typing import Any
 
 from hftbook.core.instrument import Instrument
@@ -29,13 +28,6 @@ from hftbook.core.types import (
     EV_MODIFIED,
     EV_TRADE,
 )
-
-# Compact a level's FIFO when dead entries outnumber live ones by this much.
-_COMPACT_SLACK = 16
-# Matching trims the consumed front of a FIFO once it is this long and over half the list.
-_TRIM_HEAD = 16
-# Truthy for a live order: lets compaction filter a FIFO at C speed.
-_open_qty = attrgetter("qty")
 
 Live = dict[str, dict[Any, Order]]
 
@@ -79,6 +71,11 @@ class OrderBook:
     def is_empty(self) -> bool:
         return not self.bid_keys and not self.ask_keys
 
+    def side(self, is_bid: bool) -> list[Level]:
+        """The levels of one side, best first."""
+        keys, levels = (self.bid_keys, self.bid_levels) if is_bid else (self.ask_keys, self.ask_levels)
+        return [levels[k] for k in reversed(keys)]
+
     def depth(self, is_bid: bool, n: int) -> list[tuple[int, int, int]]:
         """Up to n levels of one side, best first: (price, qty, orders)."""
         keys, levels = (self.bid_keys, self.bid_levels) if is_bid else (self.ask_keys, self.ask_levels)
@@ -89,24 +86,16 @@ class OrderBook:
         return result
 
     def levels_view(self, is_bid: bool) -> list[tuple[int, int, int, list[tuple[int, int]]]]:
-        """Every level, best first, with its stored totals and its live orders in FIFO order."""
-        keys, levels = (self.bid_keys, self.bid_levels) if is_bid else (self.ask_keys, self.ask_levels)
-        view = []
-        for k in reversed(keys):
-            lv = levels[k]
-            orders = [(o.oid, o.qty) for o in lv.orders if o.qty]
-            view.append((lv.price, lv.qty, lv.count, orders))
-        return view
+        """Every level, best first, with its stored totals and its orders in FIFO order."""
+        return [
+            (lv.price, lv.qty, lv.count, [(o.oid, o.qty) for o in lv]) for lv in self.side(is_bid)
+        ]
 
     def live_orders(self) -> list[Order]:
         """All resting orders: bids best first then asks best first, FIFO within a level."""
-        result: list[Order] = []
-        for keys, levels in ((self.bid_keys, self.bid_levels), (self.ask_keys, self.ask_levels)):
-            for k in reversed(keys):
-                result.extend(o for o in levels[k].orders if o.qty)
-        return result
+        return [o for is_bid in (True, False) for lv in self.side(is_bid) for o in lv]
 
-    # -- resting and removal -------------------------------------------------------------
+    # -- resting ---------------------------------------------------------------------------
 
     def rest(self, o: Order) -> None:
         """Append a live order at the back of its price level."""
@@ -119,10 +108,7 @@ class OrderBook:
         level = levels.get(key)
         if level is None:
             level = new_level(o.price, key, levels, keys)
-        level.orders.append(o)
-        level.qty += o.qty
-        level.count += 1
-        o.level = level
+        append(level, o)
 
     # -- matching ------------------------------------------------------------------------
 
@@ -145,15 +131,12 @@ class OrderBook:
                 if need <= 0:
                     return True
                 continue
-            for m in level.orders:
-                mq = m.qty
-                if not mq:
-                    continue
+            for m in level:
                 if m.user == user:
                     if stp == CANCEL_MAKER:
                         continue
                     return False
-                need -= mq
+                need -= m.qty
                 if need <= 0:
                     return True
         return False
@@ -167,16 +150,13 @@ class OrderBook:
         for k in reversed(keys):
             if k < lim_key:
                 return False
-            for m in levels[k].orders:
-                mq = m.qty
-                if not mq:
-                    continue
+            for m in levels[k]:
                 if m.user != user or not stp:
                     return True
                 if stp == CANCEL_MAKER:
                     continue
                 if stp == DECREMENT:
-                    rem -= mq
+                    rem -= m.qty
                     if rem <= 0:
                         return False
                     continue
@@ -204,53 +184,51 @@ class OrderBook:
             if k < lim_key:
                 break
             level = levels[k]
-            q = level.orders
-            h = level.head
             price = level.price
-            while rem:
-                m = q[h]
-                mq = m.qty
-                if not mq:
-                    h += 1
-                    continue
+            m = level.first
+            while m is not None:
                 if stp and m.user == user:
                     rem = self._self_match(o, m, rem, level)
-                    if not level.count:
+                    if not rem:
                         break
+                    m = level.first
                     continue
+                mq = m.qty
                 tid = seq[1]
                 seq[1] = tid + 1
-                if mq <= rem:
-                    h += 1
-                    rem -= mq
-                    level.qty -= mq
-                    level.count -= 1
-                    m.qty = 0
-                    del live[m.user][m.cid]
-                    out.append((EV_TRADE, m, o, price, mq, tid))
-                    if not level.count:
-                        break
-                else:
+                if mq > rem:
                     m.qty = mq - rem
                     level.qty -= rem
                     out.append((EV_TRADE, m, o, price, rem, tid))
                     rem = 0
-            if not level.count:
+                    break
+                # The maker fills completely and leaves the front of the queue.
+                rem -= mq
+                level.qty -= mq
+                level.count -= 1
+                m.qty = 0
+                del live[m.user][m.cid]
+                out.append((EV_TRADE, m, o, price, mq, tid))
+                nxt = m.nxt
+                level.first = nxt
+                if nxt is None:
+                    level.last = None
+                    break
+                m.nxt = None
+                nxt.prev = None
+                if not rem:
+                    break
+                m = nxt
+            if level.first is None:
                 keys.pop()
                 del levels[k]
-                q.clear()
-            elif h > _TRIM_HEAD and h + h > len(q):
-                del q[:h]
-                level.head = 0
-            else:
-                level.head = h
         o.qty = rem
 
     def _self_match(self, o: Order, m: Order, rem: int, level: Level) -> int:
         """Apply the taker's STP mode against its own resting order `m` (at the queue head).
 
-        Returns the taker's remaining quantity; 0 ends matching. The caller drops the level
-        if this empties it.
+        Returns the taker's remaining quantity; 0 ends matching. The level may be left
+        empty: the caller drops it.
         """
         out = self.out
         stp = o.stp
@@ -258,7 +236,7 @@ class OrderBook:
         if stp == DECREMENT:
             d = mq if mq < rem else rem
             if d == mq:
-                self._kill_head(m, level)
+                self._kill_first(m, level)
                 out.append((EV_CANCELLED, m, "stp", d))
             else:
                 m.qty = mq - d
@@ -271,19 +249,26 @@ class OrderBook:
                 out.append((EV_CANCELLED, o, "stp", d))
             return rem
         if stp in (CANCEL_MAKER, CANCEL_BOTH):
-            self._kill_head(m, level)
+            self._kill_first(m, level)
             out.append((EV_CANCELLED, m, "stp", mq))
             if stp == CANCEL_MAKER:
                 return rem
         out.append((EV_CANCELLED, o, "stp", rem))
         return 0
 
-    def _kill_head(self, m: Order, level: Level) -> None:
-        """Cancel the maker at the front of the queue; its entry dies in place."""
+    def _kill_first(self, m: Order, level: Level) -> None:
+        """Cancel the maker at the front of the queue (the caller drops an emptied level)."""
         level.qty -= m.qty
         level.count -= 1
         m.qty = 0
         del self.live[m.user][m.cid]
+        nxt = m.nxt
+        m.nxt = None
+        level.first = nxt
+        if nxt is None:
+            level.last = None
+        else:
+            nxt.prev = None
 
 
 def new_level(price: int, key: int, levels: dict[int, Level], keys: list[int]) -> Level:
@@ -296,18 +281,40 @@ def new_level(price: int, key: int, levels: dict[int, Level], keys: list[int]) -
     return level
 
 
+def append(level: Level, o: Order) -> None:
+    """Link a live order at the back of a level's queue."""
+    last = level.last
+    if last is None:
+        level.first = o
+    else:
+        last.nxt = o
+        o.prev = last
+    level.last = o
+    level.qty += o.qty
+    level.count += 1
+    o.level = level
+
+
 def unlink(o: Order) -> None:
-    """Take a resting order out of its level in O(1): its FIFO entry dies in place."""
+    """Take a resting order out of its level in O(1), dropping the level if it empties."""
     level = o.level
     assert level is not None
     level.qty -= o.qty
     level.count -= 1
     o.qty = 0
-    if not level.count:
+    prev, nxt = o.prev, o.nxt
+    if prev is None:
+        level.first = nxt
+    else:
+        prev.nxt = nxt
+        o.prev = None
+    if nxt is None:
+        level.last = prev
+    else:
+        nxt.prev = prev
+        o.nxt = None
+    if level.first is None:
         drop_level(level)
-    elif len(level.orders) > 2 * level.count + _COMPACT_SLACK:
-        level.orders = list(filter(_open_qty, level.orders))
-        level.head = 0
 
 
 def reduce(o: Order, new_qty: int) -> None:
@@ -327,7 +334,6 @@ def drop_level(level: Level) -> None:
     else:
         del keys[bisect_left(keys, key)]
     del level.levels[key]
-    level.orders.clear()  # dead entries point back at the level: break the cycle now
 
 
 def taker_limit_key(side: int, price: int) -> int:
@@ -335,4 +341,4 @@ def taker_limit_key(side: int, price: int) -> int:
     return -price if side == BUY else price
 
 
-__all__ = ["OrderBook", "drop_level", "new_level", "reduce", "taker_limit_key", "unlink"]
+__all__ = ["OrderBook", "append", "drop_level", "new_level", "reduce", "taker_limit_key", "unlink"]

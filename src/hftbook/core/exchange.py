@@ -18,7 +18,7 @@ from decimal import Decimal
 from heapq import heapify, heappop, heappush
 from typing import Any
 
-from hftbook.core.book import OrderBook, new_level, reduce, taker_limit_key, unlink
+from hftbook.core.book import OrderBook, append, new_level, reduce, taker_limit_key, unlink
 from hftbook.core.instrument import Instrument
 from hftbook.core.order import Order
 from hftbook.core.types import (
@@ -222,10 +222,7 @@ class Exchange:
             level = levels.get(key)
             if level is None:
                 level = new_level(price, key, levels, book.ask_keys if side else book.bid_keys)
-            level.orders.append(o)
-            level.qty += rem
-            level.count += 1
-            o.level = level
+            append(level, o)
             orders[cid] = o
             if tif == GTD:
                 heap = self.gtd_heap

@@ -1,31 +1,40 @@
 """Orders and price levels: the objects the book is made of.
 
 Invariants: an order is live exactly while `qty > 0` (open quantity in lots); every path that
-takes an order out of the book sets `qty = 0`, which is what lazy deletion relies on. A level's
-`qty` and `count` are the sums over its live orders; its FIFO is a plain list read from index
-`head`: entries before `head` are all dead, entries after it may be dead too (qty 0); dead
-entries are skipped and dropped in bulk, never searched for. A list with a head index costs
-56 bytes where a deque costs over 600, which matters for books spread over many levels.
+takes an order out of the book sets `qty = 0`. A level's FIFO is an intrusive doubly linked
+list (`first`/`last` on the level, `prev`/`nxt` on the orders) holding exactly its live orders,
+so a cancel anywhere in the queue is O(1) with no dead entries, no compaction and no latency
+spike from freeing them in bulk; an order's links are cleared when it leaves, so no reference
+cycle outlives it. A level's `qty` and `count` are the sums over its orders.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 
 class Level:
-    """One price on one side: a FIFO of orders plus running totals of the live ones."""
+    """One price on one side: a FIFO of live orders plus their running totals."""
 
-    __slots__ = ("count", "head", "key", "keys", "levels", "orders", "price", "qty")
+    __slots__ = ("count", "first", "key", "keys", "last", "levels", "price", "qty")
 
     def __init__(self, price: int, key: int, levels: dict[int, Level], keys: list[int]) -> None:
         self.price = price
         self.key = key  # price on the bid side, -price on the ask side
         self.qty = 0
         self.count = 0
-        self.orders: list[Order] = []
-        self.head = 0
+        self.first: Order | None = None  # front of the queue: matched next
+        self.last: Order | None = None
         # The side's containers, so a level can leave its side without a book lookup.
         self.levels = levels
         self.keys = keys
+
+    def __iter__(self) -> Iterator[Order]:
+        """The orders in queue order (cold paths only; matching walks the links itself)."""
+        o = self.first
+        while o is not None:
+            yield o
+            o = o.nxt
 
 
 class Order:
@@ -35,8 +44,10 @@ class Order:
         "cid",
         "expire_ts",
         "level",
+        "nxt",
         "oid",
         "post_only",
+        "prev",
         "price",
         "qty",
         "side",
@@ -72,12 +83,13 @@ class Order:
         self.post_only = post_only
         self.stp = stp
         self.level: Level | None = None
+        self.prev: Order | None = None
+        self.nxt: Order | None = None
 
     def requeued(self, price: int, qty: int) -> Order:
         """A copy at a new price/qty for a modify that loses priority.
 
-        The old object stays in its level's FIFO as a dead entry (lazy deletion), so the
-        live order must be a different object.
+        A fresh object, so events already recorded for the old one keep their meaning.
         """
         return Order(
             self.oid,
