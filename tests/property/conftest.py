@@ -25,11 +25,11 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 
 settings.register_profile(
     "default",
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     derandomize=True,
     print_blob=True,
@@ -37,7 +37,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "fuzz",
-    max_examples=5000,
+    max_examples=2500,
     deadline=None,
     print_blob=True,
     suppress_health_check=_SLOW_IS_FINE,

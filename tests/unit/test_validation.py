@@ -285,3 +285,28 @@ def test_other_users_order_is_answered_like_an_unknown_one(base: dict[str, Any])
             assert other[key].replace(ALICE_ID, UNKNOWN_ID) == unknown[key]
         else:
             assert other[key] == unknown[key], key
+
+
+def test_int64_bounds_are_inclusive() -> None:
+    """-2**63 and 2**63-1 fit a signed 64-bit field: accepted as ids; one past is refused."""
+    from hftbook.core.reference import ReferenceExchange
+
+    for ex in (Exchange(), ReferenceExchange()):
+        ex.apply({"cmd": "instrument", "ts": 1, "symbol": "X", "tick_size": "0.01", "lot_size": "1"})
+        for cid, expected in ((-(2**63), "accepted"), (2**63 - 1, "accepted"),
+                              (-(2**63) - 1, "rejected"), (2**63, "rejected")):
+            (ev,) = ex.apply({"cmd": "new", "ts": 2, "user": "a", "id": cid, "symbol": "X", "side": "buy",
+                              "type": "limit", "qty": "1", "price": "99"})
+            assert ev["type"] == expected, (cid, ev)
+
+
+def test_query_field_errors_come_before_unknown_symbol() -> None:
+    from hftbook.core.reference import ReferenceExchange
+
+    for ex in (Exchange(), ReferenceExchange()):
+        bad = ({"cmd": "book", "symbol": "Q", "depth": 0}, {"cmd": "metrics", "symbol": "Q", "levels": 0})
+        for cmd in bad:
+            (ev,) = ex.apply(dict(cmd, ts=1))
+            assert ev["reason"] == "bad_command"
+        (ev,) = ex.apply({"cmd": "book", "symbol": "Q", "ts": 1})
+        assert ev["reason"] == "unknown_symbol"

@@ -18,6 +18,7 @@ from hftbook.core.types import (
     LIMIT,
     MARKET,
     MAX_UNITS,
+    MIN_INT64,
     SIDE_NAMES,
     STP_NAMES,
     TIF_NAMES,
@@ -57,7 +58,7 @@ def _user(c: dict[str, Any]) -> str:
 
 def _cid(c: dict[str, Any]) -> Any:
     cid = c.get("id")
-    if type(cid) is not str and not (type(cid) is int and -MAX_UNITS <= cid <= MAX_UNITS):
+    if type(cid) is not str and not (type(cid) is int and MIN_INT64 <= cid <= MAX_UNITS):
         raise _bad("'id' must be a string or a 64-bit integer")
     return cid
 
@@ -129,7 +130,7 @@ def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:
     expire_ts = 0
     if tif == GTD:
         expire_ts = c.get("expire_ts")  # type: ignore[assignment]
-        if not is_int(expire_ts) or not -MAX_UNITS <= expire_ts <= MAX_UNITS:
+        if not is_int(expire_ts) or not MIN_INT64 <= expire_ts <= MAX_UNITS:
             raise _bad("'expire_ts' (integer ns) is required with tif gtd")
     if post_only and (otype != LIMIT or tif_name not in _RESTING_TIFS):
         raise _bad("post_only needs a limit order with tif gtc, gtd or day")
@@ -213,18 +214,18 @@ def cmd_tick(ex: Exchange, c: dict[str, Any]) -> None:
 def cmd_book(ex: Exchange, c: dict[str, Any]) -> None:
     from hftbook.core.queries import book_event
 
+    depth = _positive_int(c, "depth", 10)
     symbol = _symbol(c, ex)
     assert symbol is not None
-    depth = _positive_int(c, "depth", 10)
     ex.out.append((EV_RAW, book_event(ex.books[symbol], depth)))
 
 
 def cmd_metrics(ex: Exchange, c: dict[str, Any]) -> None:
     from hftbook.core.queries import metrics_event
 
+    levels = _positive_int(c, "levels", 5)
     symbol = _symbol(c, ex)
     assert symbol is not None
-    levels = _positive_int(c, "levels", 5)
     ex.out.append((EV_RAW, metrics_event(ex.books[symbol], levels)))
 
 

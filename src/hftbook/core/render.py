@@ -20,6 +20,7 @@ from hftbook.core.types import (
     EV_TRADE,
     GTD,
     MAX_UNITS,
+    MIN_INT64,
     MISSING,
     SIDE_NAMES,
     STP_NAMES,
@@ -104,7 +105,7 @@ def _rejected(e: tuple[Any, ...], ts: int, raw: dict[str, Any] | None) -> dict[s
     ev: dict[str, Any] = {"type": "rejected", "ts": ts}
     if type(user) is str:
         ev["user"] = user
-    if type(cid) is str or (type(cid) is int and -MAX_UNITS <= cid <= MAX_UNITS):
+    if type(cid) is str or (type(cid) is int and MIN_INT64 <= cid <= MAX_UNITS):
         ev["id"] = cid
     if type(symbol) is str:
         ev["symbol"] = symbol

@@ -48,6 +48,8 @@ EV_RAW: Final = 6  # (kind, ready event dict without type/ts prefix); queries
 
 # Largest price in ticks or quantity in lots: what fits a signed 64-bit wire field.
 MAX_UNITS: Final = 2**63 - 1
+# Integer ids and times must fit a signed 64-bit field too.
+MIN_INT64: Final = -(2**63)
 # A market order's limit key: below every real key on either side.
 NO_LIMIT: Final = -(2**64)
 
