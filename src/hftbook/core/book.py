@@ -141,10 +141,10 @@ class OrderBook:
                     return True
         return False
 
-    def would_trade(self, o: Order, lim_key: int) -> bool:
-        """Dry run for post-only: would matching print any trade (STP applied)?"""
+    def would_trade(self, o: Order, lim_key: int, qty: int) -> bool:
+        """Dry run for post-only: would `o` with open `qty` print any trade (STP applied)?"""
         keys, levels = (self.ask_keys, self.ask_levels) if o.side == BUY else (self.bid_keys, self.bid_levels)
-        rem = o.qty
+        rem = qty
         user = o.user
         stp = o.stp
         for k in reversed(keys):

@@ -85,22 +85,3 @@ class Order:
         self.level: Level | None = None
         self.prev: Order | None = None
         self.nxt: Order | None = None
-
-    def requeued(self, price: int, qty: int) -> Order:
-        """A copy at a new price/qty for a modify that loses priority.
-
-        A fresh object, so events already recorded for the old one keep their meaning.
-        """
-        return Order(
-            self.oid,
-            self.user,
-            self.cid,
-            self.symbol,
-            self.side,
-            price,
-            qty,
-            self.tif,
-            self.expire_ts,
-            self.post_only,
-            self.stp,
-        )

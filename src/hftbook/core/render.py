@@ -1,8 +1,9 @@
 """Raw event tuples -> contract event dicts, with keys in the order docs/PROTOCOL.md fixes.
 
 Invariants: rendering is a pure function of the tuples, the instruments and `ts`; it never
-mutates engine state. An order's fields are read when rendered, which is safe because every
-field an event shows that can change later (qty, price) travels in the tuple itself.
+mutates engine state. From an order it reads only fields fixed for the order's whole life
+(user, id, symbol, order id, side, tif, post_only, stp, expire_ts); what can change (price,
+qty) travels in the tuple itself, so raw events may be rendered long after they were made.
 """
 
 from __future__ import annotations
@@ -59,13 +60,13 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
                 "remaining": insts[o.symbol].qty_str(rem),
             })
         elif kind == EV_ACCEPTED:
-            _, o, otype, qty = e
+            _, o, otype, price, qty = e
             inst = insts[o.symbol]
             ev = {
                 "type": "accepted", "ts": ts, "user": o.user, "id": o.cid,
                 "symbol": o.symbol, "order_id": o.oid, "side": SIDE_NAMES[o.side],
                 "order_type": TYPE_NAMES[otype],
-                "price": inst.price_str(o.price) if o.price else None,
+                "price": inst.price_str(price) if price else None,
                 "qty": inst.qty_str(qty), "tif": TIF_NAMES[o.tif],
                 "post_only": o.post_only, "stp": STP_NAMES[o.stp],
             }

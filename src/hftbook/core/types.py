@@ -38,7 +38,7 @@ DECREMENT: Final = 4
 STP_NAMES: Final = ("none", "cancel_taker", "cancel_maker", "cancel_both", "decrement")
 
 # Event kinds: the first element of every raw event tuple in `Exchange.out`.
-EV_ACCEPTED: Final = 0  # (kind, order, order_type, qty)
+EV_ACCEPTED: Final = 0  # (kind, order, order_type, price, qty)
 EV_TRADE: Final = 1  # (kind, maker, taker, price, qty, trade_id)
 EV_CANCELLED: Final = 2  # (kind, order, reason, remaining)
 EV_MODIFIED: Final = 3  # (kind, order, price, qty, reason or None)
