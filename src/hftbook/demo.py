@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from hftbook.core.exchange import Exchange
 from hftbook.core.types import EV_TRADE
+from hftbook.runtime.gcpolicy import tune_for_engine
 from hftbook.workload import CANCEL, NEW, Flow, FlowConfig, Message, new_exchange, run_batch
 
 SYMBOLS = (
@@ -99,6 +100,7 @@ class Demo:
         self.flow = Flow(seed, SYMBOLS, config, weights)
         self.ex: Exchange = new_exchange([(sym, TICK, LOT) for sym, _ in SYMBOLS])
         run_batch(self.ex, self.flow.seed_book(config.target))
+        tune_for_engine()
         self.latency = Percentiles()
         self.messages = 0
         self.trades = 0
