@@ -8,10 +8,10 @@ checks run in the order docs/PROTOCOL.md gives, so the first failure decides the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hftbook.core.exchange import Exchange
 from hftbook.core.numbers import parse_decimal
+from hftbook.core.queries import book_event, metrics_event
 from hftbook.core.types import (
     EV_RAW,
     GTD,
@@ -24,6 +24,9 @@ from hftbook.core.types import (
     TIF_NAMES,
     TYPE_NAMES,
 )
+
+if TYPE_CHECKING:
+    from hftbook.core.exchange import Exchange
 
 _SIDES = {name: code for code, name in enumerate(SIDE_NAMES)}
 _TYPES = {name: code for code, name in enumerate(TYPE_NAMES)}
@@ -212,8 +215,6 @@ def cmd_tick(ex: Exchange, c: dict[str, Any]) -> None:
 
 
 def cmd_book(ex: Exchange, c: dict[str, Any]) -> None:
-    from hftbook.core.queries import book_event
-
     depth = _positive_int(c, "depth", 10)
     symbol = _symbol(c, ex)
     assert symbol is not None
@@ -221,8 +222,6 @@ def cmd_book(ex: Exchange, c: dict[str, Any]) -> None:
 
 
 def cmd_metrics(ex: Exchange, c: dict[str, Any]) -> None:
-    from hftbook.core.queries import metrics_event
-
     levels = _positive_int(c, "levels", 5)
     symbol = _symbol(c, ex)
     assert symbol is not None

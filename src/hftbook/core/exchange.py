@@ -19,8 +19,11 @@ from heapq import heapify, heappop, heappush
 from typing import Any
 
 from hftbook.core.book import OrderBook, append, new_level, reduce, taker_limit_key, unlink
+from hftbook.core.commands import dispatch
 from hftbook.core.instrument import Instrument
 from hftbook.core.order import Order
+from hftbook.core.render import render
+from hftbook.core.state import restore, snapshot, state_hash
 from hftbook.core.types import (
     DAY,
     EV_ACCEPTED,
@@ -64,9 +67,6 @@ class Exchange:
 
     def apply(self, cmd: object) -> list[dict[str, Any]]:
         """Apply one contract command (a dict) and return its events as dicts."""
-        from hftbook.core.commands import dispatch
-        from hftbook.core.render import render
-
         ts = dispatch(self, cmd)
         events = render(self, ts, cmd if isinstance(cmd, dict) else None)
         self.out.clear()
@@ -74,21 +74,15 @@ class Exchange:
 
     def snapshot(self) -> dict[str, Any]:
         """The whole state as JSON-able data (see `state.py`)."""
-        from hftbook.core.state import snapshot
-
         return snapshot(self)
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> Exchange:
         """A new exchange in exactly the state `snap` was taken in."""
-        from hftbook.core.state import restore
-
         return restore(cls, snap)
 
     def state_hash(self) -> str:
         """SHA-256 of the canonical snapshot: equal states hash equal in any process."""
-        from hftbook.core.state import state_hash
-
         return state_hash(self)
 
     # -- the integer door ----------------------------------------------------------------
