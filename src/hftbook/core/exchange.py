@@ -144,8 +144,8 @@ class Exchange:
     ) -> int:
         """Submit a limit or market order. Returns its engine order id, 0 if rejected.
 
-        This is the hot path: checks run in the protocol's order, the common case (a limit
-        order that rests without crossing) makes one object and no further Python calls.
+        This is the hot path: checks run in the protocol's order; the common case (a limit
+        order that rests without crossing) makes one object and one call (`append`).
         """
         book = self.books.get(symbol)
         if book is None:
@@ -219,7 +219,7 @@ class Exchange:
         elif tif == FOK:
             out.append((EV_CANCELLED, o, "fok", rem))
         else:
-            # Rest at the back of the level (book.rest, inlined: this is the common path).
+            # Rest at the back of its level (`OrderBook.rest` inlined: the common path).
             if side:
                 key = -price
                 levels = book.ask_levels
