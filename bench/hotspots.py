@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.run import POLICIES, GcPolicy
+from bench.gc_policy import POLICIES, GcPolicy
 from hftbook.workload import SCENARIOS, Scenario, run_batch, scenario
 
 
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--gc", choices=POLICIES, default="default",
-                   help="GC policy while applying the messages (see bench.run)")
+                   help="GC policy while applying the messages (see bench.gc_policy)")
     p.add_argument("--cprofile", action="store_true", help="run under cProfile and print the top")
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--summarize", type=Path, help="summarize a py-spy raw file and exit")

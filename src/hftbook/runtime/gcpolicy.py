@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 
-# Measured in bench/run.py against the default and against "disabled + periodic gen-0".
+# Measured by `make bench` (bench/gc_policy.py) against the default and "disabled + periodic gen-0".
 ENGINE_GC_THRESHOLDS = (100_000, 50, 1000)
 
 
