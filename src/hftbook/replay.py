@@ -25,9 +25,19 @@ def _int(text: str) -> int:
     return int(text) if len(text) < 4000 else int(Decimal(text))
 
 
+# Built once: json.loads/dumps with options would build a new decoder/encoder per line.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants)
+_HUGE_INT_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=_int, parse_constant=_no_constants)
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def parse_line(line: str) -> Any:
     """JSON with numbers kept exact (floats become Decimal); NaN/Infinity refused."""
-    return json.loads(line, parse_float=Decimal, parse_int=_int, parse_constant=_no_constants)
+    try:
+        return _DECODER.decode(line)
+    except ValueError:
+        # Either malformed (the retry fails the same way) or an integer too long for int(str).
+        return _HUGE_INT_DECODER.decode(line)
 
 
 def replay_lines(lines: Iterable[str], exchange: Exchange | None = None) -> Iterator[dict[str, Any]]:
@@ -52,7 +62,8 @@ def replay_lines(lines: Iterable[str], exchange: Exchange | None = None) -> Iter
 
 
 def dump(event: dict[str, Any]) -> str:
-    return json.dumps(event, separators=(",", ":"))
+    """One event as compact JSON, keys in the order they were built."""
+    return _ENCODER.encode(event)
 
 
 def replay_file(path: str, out: TextIO) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from hftbook.core.instrument import Instrument
 from hftbook.core.numbers import parse_decimal
 from hftbook.core.queries import book_event, metrics_event
 from hftbook.core.types import (
@@ -84,9 +85,22 @@ def _choice(c: dict[str, Any], key: str, table: dict[str, int], default: str | N
     return table[v]
 
 
-def _well_formed(c: dict[str, Any], key: str) -> None:
-    if parse_decimal(c.get(key)) is None:
+def _wire_units(c: dict[str, Any], key: str, inst: Instrument | None) -> int | None:
+    """Ticks (key "price") or lots of a wire number; `bad_command` if it is malformed.
+
+    None means well-formed but not a positive multiple in range, or no instrument to measure
+    it by yet; the caller reports that after its own earlier checks. With an instrument the
+    answer comes from its cache, so a repeated price string costs one dict lookup.
+    """
+    raw = c.get(key)
+    if inst is None:
+        if parse_decimal(raw) is None:
+            raise _bad(f"'{key}' must be a decimal number")
+        return None
+    units = inst.price_from_wire(raw) if key == "price" else inst.qty_from_wire(raw)
+    if units is False:
         raise _bad(f"'{key}' must be a decimal number")
+    return int(units) if units else None
 
 
 def _positive_int(c: dict[str, Any], key: str, default: int) -> int:
@@ -125,9 +139,11 @@ def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:
     post_only = c.get("post_only", False)
     if type(post_only) is not bool:
         raise _bad("'post_only' must be true or false")
-    _well_formed(c, "qty")
+    inst = ex.instruments.get(symbol)
+    qty = _wire_units(c, "qty", inst)
+    price = None
     if otype == LIMIT:
-        _well_formed(c, "price")
+        price = _wire_units(c, "price", inst)
     elif otype == MARKET and c.get("price") is not None:
         raise _bad("a market order takes no price")
     expire_ts = 0
@@ -141,19 +157,13 @@ def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:
         raise Refused("unsupported", f"order type {TYPE_NAMES[otype]!r} is not available yet")
     if "display_qty" in c:
         raise Refused("unsupported", "iceberg orders (display_qty) are not available yet")
-    inst = ex.instruments.get(symbol)
     if inst is None:
         raise Refused("unknown_symbol", f"unknown symbol {symbol!r}")
-    qty = inst.qty_from_wire(c["qty"])
-    if not qty:
+    if qty is None:
         raise Refused("bad_qty", f"qty must be a positive multiple of the lot {inst.lot}")
-    price = 0
-    if otype == LIMIT:
-        p = inst.price_from_wire(c["price"])
-        if not p:
-            raise Refused("bad_price", f"price must be a positive multiple of the tick {inst.tick}")
-        price = int(p)
-    ex.submit(user, cid, symbol, side, otype, price, int(qty), tif, expire_ts, post_only, stp)
+    if otype == LIMIT and price is None:
+        raise Refused("bad_price", f"price must be a positive multiple of the tick {inst.tick}")
+    ex.submit(user, cid, symbol, side, otype, price or 0, qty, tif, expire_ts, post_only, stp)
 
 
 def cmd_cancel(ex: Exchange, c: dict[str, Any]) -> None:
@@ -167,25 +177,18 @@ def cmd_modify(ex: Exchange, c: dict[str, Any]) -> None:
     has_qty = c.get("qty") is not None
     if not has_price and not has_qty:
         raise _bad("modify needs 'price' and/or 'qty'")
-    if has_price:
-        _well_formed(c, "price")
-    if has_qty:
-        _well_formed(c, "qty")
     orders = ex.live.get(user)
     o = orders.get(cid) if orders else None
-    if o is None:
+    inst = ex.instruments[o.symbol] if o is not None else None
+    price = _wire_units(c, "price", inst) if has_price else None
+    qty = _wire_units(c, "qty", inst) if has_qty else None
+    if inst is None:
         raise Refused("unknown_order", f"no live order {cid!r}")
-    inst = ex.instruments[o.symbol]
-    price = qty = None
-    if has_price:
-        price = inst.price_from_wire(c["price"])
-        if not price:
-            raise Refused("bad_price", f"price must be a positive multiple of the tick {inst.tick}")
-    if has_qty:
-        qty = inst.qty_from_wire(c["qty"])
-        if not qty:
-            raise Refused("bad_qty", f"qty must be a positive multiple of the lot {inst.lot}")
-    ex.modify(user, cid, None if price is None else int(price), None if qty is None else int(qty))
+    if has_price and price is None:
+        raise Refused("bad_price", f"price must be a positive multiple of the tick {inst.tick}")
+    if has_qty and qty is None:
+        raise Refused("bad_qty", f"qty must be a positive multiple of the lot {inst.lot}")
+    ex.modify(user, cid, price, qty)
 
 
 def cmd_cancel_all(ex: Exchange, c: dict[str, Any]) -> None:
