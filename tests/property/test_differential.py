@@ -482,6 +482,22 @@ def _check_books(fast: Exchange, ref: ReferenceExchange, where: str) -> dict[int
     return resting
 
 
+def _check_trade_prices(
+    events: list[Event], before: dict[int, tuple[str, int]], ticks: dict[str, Decimal], where: str
+) -> None:
+    """Every trade printed at its maker's resting price; ``before`` is ``_fast_prices`` of the
+    fast engine as it was before the command."""
+    for ev in events:
+        if ev["type"] == "trade":
+            maker = ev["maker"]["order_id"]
+            assert maker in before, f"{where}: maker {maker} was not resting: {ev}"
+            symbol, price = before[maker]
+            assert symbol == ev["symbol"], f"{where}: {ev}"
+            assert Decimal(ev["price"]) == price * ticks[symbol], (
+                f"{where}: trade not at the maker's price {price} ticks: {ev}"
+            )
+
+
 def run_differential(cmds: list[Cmd]) -> None:
     fast = Exchange()
     ref = ReferenceExchange()
@@ -505,15 +521,7 @@ def run_differential(cmds: list[Cmd]) -> None:
         if cmd.get("cmd") == "instrument" and all(ev["type"] != "rejected" for ev in got):
             ticks[cmd["symbol"]] = Decimal(cmd["tick_size"])
             lots[cmd["symbol"]] = Decimal(cmd["lot_size"])
-        for ev in got:
-            if ev["type"] == "trade":
-                maker = ev["maker"]["order_id"]
-                assert maker in before, f"{where}: maker {maker} was not resting: {ev}"
-                symbol, price = before[maker]
-                assert symbol == ev["symbol"], f"{where}: {ev}"
-                assert Decimal(ev["price"]) == price * ticks[symbol], (
-                    f"{where}: trade not at the maker's price {price} ticks: {ev}"
-                )
+        _check_trade_prices(got, before, ticks, where)
         tracker.feed(got, lots)
         resting = _check_books(fast, ref, where)
         assert resting == tracker.resting(), (
