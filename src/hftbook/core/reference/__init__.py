@@ -1,0 +1,38 @@
+"""A naive reference exchange: the oracle for the property tests.
+
+``ReferenceExchange`` implements the observable behaviour of ``docs/PROTOCOL.md`` (and the
+parts of ``shared/CONTRACT.md`` it makes available) in the plainest way that works: every
+live order of every symbol sits in one Python list, and every question ("who is the best
+maker?", "is this id live?", "which orders expire?") is answered by a linear scan over that
+list. Nothing is indexed, cached or incrementally maintained, so there is nothing to get out
+of sync. It is written independently of the fast engine and is meant to be read, not run
+in production: its cost per command is linear (per fill) in the number of live orders.
+
+Modules, each stating its own invariants:
+
+- ``decimals``: parsing input numbers exactly, formatting canonical decimal strings;
+- ``model``: the plain records (instrument, order, event and level shapes);
+- ``fields``: command field validation (``Malformed``, i.e. ``bad_command``);
+- ``events``: the clock, trade ids and the writing of events;
+- ``book``: the naive book, one list of resting orders searched by linear scans;
+- ``matching``: matching, self-trade prevention and the FOK / post-only dry runs;
+- ``state``: the exchange's whole mutable state, shared by the handlers;
+- ``order_commands``, ``session_commands``, ``queries``: the command handlers;
+- ``exchange``: ``ReferenceExchange``, which ties them together.
+
+Invariants of the package:
+
+- It is an independent oracle: it imports only the standard library and its own modules
+  (relative imports), never the fast engine or anything else of ``hftbook``.
+- The book of every symbol is never crossed; prices and quantities are integers (ticks
+  and lots) inside and become canonical decimal strings only when an event is written.
+- ``order_id`` counts accepted orders only; ``trade_id`` counts trades over the exchange.
+
+Stop orders, ``display_qty`` (icebergs) and algorithms are rejected ``unsupported``.
+"""
+
+from __future__ import annotations
+
+from .exchange import ReferenceExchange
+
+__all__ = ["ReferenceExchange"]

@@ -1,0 +1,125 @@
+"""The naive book: every resting order of every symbol in one plain list.
+
+``NaiveBook`` answers every question ("who is the best maker?", "is this id live?", "which
+orders expire?") with a linear scan over that list. Nothing is indexed, cached or
+incrementally maintained, so there is nothing to get out of sync. It writes no events;
+matching and STP live in ``matching``, which uses it.
+
+Invariants:
+
+- ``live`` holds exactly the resting limit orders, in no meaningful order; each has
+  ``open > 0``, an integer ``price`` in ticks and a ``seq`` that no other order shares.
+- Priority on a side is (best price first, then lowest ``seq``). ``rest`` gives an order a
+  fresh ``seq`` each time it joins the back of a level; the caller decides when that is
+  (on arrival, or on a modify that changes the price or raises the quantity).
+- At most one live order has a given (user, id); ids of different types never match
+  (``1`` is not ``"1"``, and never ``True``).
+- Every list handed out is a new list: callers may remove orders while walking it.
+
+Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+from .model import Level, Order
+
+__all__ = ["NaiveBook"]
+
+
+class NaiveBook:
+    """All resting orders of the exchange, searched by linear scans."""
+
+    def __init__(self) -> None:
+        self.live: list[Order] = []  # every resting order of every symbol, in no order
+        self._next_seq = 1
+
+    @staticmethod
+    def priority_key(order: Order) -> tuple[int, int]:
+        assert order.price is not None
+        price_rank = -order.price if order.side == "buy" else order.price
+        return (price_rank, order.seq)
+
+    # -- changes ------------------------------------------------------------------------
+
+    def rest(self, order: Order) -> None:
+        """Put ``order`` at the back of its level (with a fresh time priority)."""
+        order.seq = self._next_seq
+        self._next_seq += 1
+        self.live.append(order)
+
+    def remove(self, order: Order) -> None:
+        self.live = [o for o in self.live if o is not order]
+
+    # -- questions ----------------------------------------------------------------------
+
+    def find_live(self, user: str, oid: str | int) -> Order | None:
+        for o in self.live:
+            # ``1 == True`` in Python; ids are never bools here, but compare types anyway.
+            if o.user == user and type(o.id) is type(oid) and o.id == oid:
+                return o
+        return None
+
+    def has_live_orders(self, symbol: str) -> bool:
+        return any(o.symbol == symbol for o in self.live)
+
+    def has_orders_against(self, symbol: str, side: str) -> bool:
+        """Whether anything rests on ``symbol`` on the side opposite to ``side``."""
+        return any(o.symbol == symbol and o.side != side for o in self.live)
+
+    def makers_for(self, taker: Order) -> list[Order]:
+        """Resting orders the taker may reach, in the order it would reach them."""
+        opposite = "sell" if taker.side == "buy" else "buy"
+        makers = [
+            o
+            for o in self.live
+            if o.symbol == taker.symbol
+            and o.side == opposite
+            and o.price is not None
+            and taker.crosses(o.price)
+        ]
+        makers.sort(key=self.priority_key)
+        return makers
+
+    def gtd_expiring(self, ts: int) -> list[Order]:
+        """GTD orders whose ``expire_ts`` is at or before ``ts``, by (expire_ts, order_id)."""
+        expiring = [
+            o for o in self.live if o.tif == "gtd" and o.expire_ts is not None and o.expire_ts <= ts
+        ]
+        expiring.sort(key=lambda o: (o.expire_ts, o.order_id))
+        return expiring
+
+    def day_orders(self) -> list[Order]:
+        """Every DAY order, by order_id."""
+        return sorted((o for o in self.live if o.tif == "day"), key=lambda o: o.order_id)
+
+    def orders_of(self, user: str, symbol: str | None) -> list[Order]:
+        """The user's orders (on ``symbol``, or on every symbol if None), by order_id."""
+        victims = [
+            o for o in self.live if o.user == user and (symbol is None or o.symbol == symbol)
+        ]
+        victims.sort(key=lambda o: o.order_id)
+        return victims
+
+    # -- introspection ------------------------------------------------------------------
+
+    def levels_view(self, symbol: str, is_bid: bool) -> list[Level]:
+        """One side of a book, best level first, in the fast engine's introspection shape:
+        (price_ticks, total_lots, order_count, [(order_id, open_lots), ...] in FIFO order)."""
+        side = "buy" if is_bid else "sell"
+        orders = sorted(
+            (o for o in self.live if o.symbol == symbol and o.side == side),
+            key=self.priority_key,
+        )
+        levels: list[Level] = []
+        for o in orders:
+            assert o.price is not None
+            if not levels or levels[-1][0] != o.price:
+                levels.append((o.price, 0, 0, []))
+            price, total, count, members = levels[-1]
+            members.append((o.order_id, o.open))
+            levels[-1] = (price, total + o.open, count + 1, members)
+        return levels
+
+    def live_order_prices(self) -> dict[int, int]:
+        """order_id -> resting price in ticks, for every live order."""
+        return {o.order_id: o.price for o in self.live if o.price is not None}

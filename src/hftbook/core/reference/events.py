@@ -1,0 +1,112 @@
+"""The reference exchange's clock and event output: every event is written here.
+
+``EventLog`` holds the exchange clock (``ts``), the trade id counter and the list of events
+of the command being processed, and knows how to write each event type that more than one
+command produces (rejections, cancels, modifies, trades).
+
+Invariants:
+
+- Every event carries the clock as it is when the event is written; only
+  ``ReferenceExchange.apply`` sets the clock, to the ``ts`` of a command that has a valid
+  one (it is not required to increase).
+- ``begin`` starts a fresh list for each command, so a list handed back by ``apply`` is
+  never touched again.
+- ``next_trade_id`` counts trades over the whole exchange, starting at 1, and goes up by
+  exactly one per ``trade`` event.
+- The instruments mapping is the exchange's own (shared, not copied) and is only read, to
+  turn ticks and lots into decimal strings.
+
+Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .fields import is_id
+from .model import Event, Instrument, Order
+
+__all__ = ["EventLog"]
+
+
+class EventLog:
+    """The clock, the trade ids and the events of the current command."""
+
+    def __init__(self, instruments: Mapping[str, Instrument]) -> None:
+        self.ts = 0
+        self.next_trade_id = 1
+        self.out: list[Event] = []
+        self._instruments = instruments
+
+    def begin(self) -> list[Event]:
+        """Start the events of a new command; return the (empty) list they will go to."""
+        self.out = []
+        return self.out
+
+    def append(self, event: Event) -> None:
+        self.out.append(event)
+
+    def reject(self, cmd: dict[str, Any], reason: str, message: str) -> None:
+        """A rejection that echoes whichever of user, id, symbol and cmd are well-typed."""
+        ev: Event = {"type": "rejected", "ts": self.ts}
+        if isinstance(cmd.get("user"), str):
+            ev["user"] = cmd["user"]
+        if is_id(cmd.get("id")):
+            ev["id"] = cmd["id"]
+        if isinstance(cmd.get("symbol"), str):
+            ev["symbol"] = cmd["symbol"]
+        if isinstance(cmd.get("cmd"), str):
+            ev["cmd"] = cmd["cmd"]
+        ev["reason"] = reason
+        ev["message"] = message
+        self.out.append(ev)
+
+    def cancelled(self, order: Order, reason: str, remaining: int) -> None:
+        inst = self._instruments[order.symbol]
+        self.out.append(
+            {
+                "type": "cancelled",
+                "ts": self.ts,
+                "user": order.user,
+                "id": order.id,
+                "symbol": order.symbol,
+                "order_id": order.order_id,
+                "reason": reason,
+                "remaining": inst.qty_str(remaining),
+            }
+        )
+
+    def modified(self, order: Order, reason: str | None) -> None:
+        inst = self._instruments[order.symbol]
+        ev: Event = {
+            "type": "modified",
+            "ts": self.ts,
+            "user": order.user,
+            "id": order.id,
+            "symbol": order.symbol,
+            "order_id": order.order_id,
+            "price": None if order.price is None else inst.price_str(order.price),
+            "qty": inst.qty_str(order.open),
+        }
+        if reason is not None:
+            ev["reason"] = reason
+        self.out.append(ev)
+
+    def trade(self, maker: Order, taker: Order, qty: int) -> None:
+        inst = self._instruments[maker.symbol]
+        assert maker.price is not None
+        self.out.append(
+            {
+                "type": "trade",
+                "ts": self.ts,
+                "symbol": maker.symbol,
+                "trade_id": self.next_trade_id,
+                "price": inst.price_str(maker.price),
+                "qty": inst.qty_str(qty),
+                "side": taker.side,
+                "maker": {"user": maker.user, "id": maker.id, "order_id": maker.order_id},
+                "taker": {"user": taker.user, "id": taker.id, "order_id": taker.order_id},
+            }
+        )
+        self.next_trade_id += 1

@@ -1,0 +1,108 @@
+"""``ReferenceExchange``: the naive oracle's entry point, tying state and commands together.
+
+``apply`` takes one command, moves the clock, expires due GTD orders, dispatches to the
+command's handler and returns the events written; the introspection methods expose the
+book in the fast engine's shapes, for the differential property tests.
+
+Invariants (each holds after every call to ``apply``):
+
+- The events returned are a new list, the events of that command only, in order.
+- A command that is not a dict, or has a bad ``ts``, is rejected ``bad_command`` before
+  anything else happens; a command with a valid ``ts`` sets the clock to it, then every GTD
+  order it has reached expires, whatever the command and whether or not it is accepted.
+- Every rejection leaves the state exactly as it was, except that clock and GTD expiry.
+- ``algo`` is rejected ``unsupported``; an unknown or missing ``cmd`` is ``bad_command``;
+  a ``Malformed`` field raised by a handler becomes a ``bad_command`` rejection.
+
+Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .fields import Malformed, is_int64
+from .model import Event, Level
+from .order_commands import cmd_cancel, cmd_cancel_all, cmd_modify, cmd_new
+from .queries import cmd_book, cmd_metrics
+from .session_commands import cmd_end_of_day, cmd_halt, cmd_instrument, cmd_resume, cmd_tick
+from .state import ReferenceState
+
+__all__ = ["ReferenceExchange"]
+
+Handler = Callable[[ReferenceState, dict[str, Any]], None]
+
+_HANDLERS: dict[str, Handler] = {
+    "instrument": cmd_instrument,
+    "new": cmd_new,
+    "cancel": cmd_cancel,
+    "modify": cmd_modify,
+    "cancel_all": cmd_cancel_all,
+    "halt": cmd_halt,
+    "resume": cmd_resume,
+    "end_of_day": cmd_end_of_day,
+    "tick": cmd_tick,
+    "book": cmd_book,
+    "metrics": cmd_metrics,
+}
+
+
+class ReferenceExchange:
+    """Naive exchange with the same observable behaviour as the fast engine."""
+
+    def __init__(self) -> None:
+        self._state = ReferenceState()
+
+    # -- public ---------------------------------------------------------------------
+
+    def apply(self, cmd: dict[str, Any]) -> list[Event]:
+        """Process one command; return the events it produced, in order."""
+        state = self._state
+        events = state.events
+        out = events.begin()
+        if not isinstance(cmd, dict):
+            events.append(
+                {
+                    "type": "rejected",
+                    "ts": events.ts,
+                    "reason": "bad_command",
+                    "message": "command is not an object",
+                }
+            )
+            return out
+        if "ts" in cmd:
+            ts = cmd["ts"]
+            if not is_int64(ts) or ts < 0:
+                events.reject(cmd, "bad_command", "ts must be a non-negative integer")
+                return out
+            events.ts = ts
+        state.expire_gtd()
+        name = cmd.get("cmd")
+        if name == "algo":
+            events.reject(cmd, "unsupported", "algorithms are not available")
+            return out
+        if not isinstance(name, str) or name not in _HANDLERS:
+            events.reject(cmd, "bad_command", "missing or unknown cmd")
+            return out
+        try:
+            _HANDLERS[name](state, cmd)
+        except Malformed as exc:
+            events.reject(cmd, "bad_command", str(exc))
+        return out
+
+    @property
+    def ts(self) -> int:
+        return self._state.events.ts
+
+    def symbols(self) -> list[str]:
+        return list(self._state.instruments)
+
+    def levels_view(self, symbol: str, is_bid: bool) -> list[Level]:
+        """One side of a book, best level first, in the fast engine's introspection shape:
+        (price_ticks, total_lots, order_count, [(order_id, open_lots), ...] in FIFO order)."""
+        return self._state.book.levels_view(symbol, is_bid)
+
+    def live_order_prices(self) -> dict[int, int]:
+        """order_id -> resting price in ticks, for every live order."""
+        return self._state.book.live_order_prices()

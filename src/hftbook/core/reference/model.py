@@ -1,0 +1,79 @@
+"""The reference exchange's plain records: instruments, orders, events and book levels.
+
+Invariants:
+
+- An ``Instrument`` keeps its tick and lot as exact positive ``Decimal`` values; prices and
+  quantities elsewhere are integers (ticks and lots) and are turned into canonical decimal
+  strings only by ``price_str`` / ``qty_str``, when an event is written.
+- An ``Order`` has ``price`` in ticks (``None`` only for a market order, which never
+  rests) and ``open`` in lots. A resting order has ``open > 0`` and a ``seq`` (time
+  priority) that no other order shares; ``order_id`` is 0 until the order is accepted.
+- ``Event`` is a plain dict whose key order is the order the keys are written in.
+
+Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .decimals import decimal_parts, format_scaled
+
+__all__ = ["Event", "Instrument", "Level", "Order"]
+
+Event = dict[str, Any]
+# One side's level, in the fast engine's introspection shape:
+# (price_ticks, total_lots, order_count, [(order_id, open_lots), ...] in FIFO order).
+Level = tuple[int, int, int, list[tuple[int, int]]]
+
+
+@dataclass
+class Instrument:
+    """A tradable symbol: its tick and lot sizes, and whether trading is halted."""
+
+    symbol: str
+    tick: Decimal
+    lot: Decimal
+    halted: bool = False
+
+    def price_str(self, ticks: int) -> str:
+        coef, exp = decimal_parts(self.tick)
+        return format_scaled(ticks * coef, exp)
+
+    def qty_str(self, lots: int) -> str:
+        coef, exp = decimal_parts(self.lot)
+        return format_scaled(lots * coef, exp)
+
+    def price_places(self) -> int:
+        """Number of decimal places of the tick size (0 for integer ticks)."""
+        _, exp = decimal_parts(self.tick.normalize())
+        return max(0, -exp)
+
+
+@dataclass
+class Order:
+    """One order, as a taker on its way in or as a maker resting in the book."""
+
+    order_id: int
+    user: str
+    id: str | int
+    symbol: str
+    side: str
+    order_type: str
+    price: int | None  # ticks; None for market orders
+    open: int  # lots
+    tif: str
+    expire_ts: int | None
+    post_only: bool
+    stp: str
+    seq: int = 0  # time priority, set when the order joins the back of a level
+
+    def crosses(self, maker_price: int) -> bool:
+        """Whether this order, as a taker, may trade at ``maker_price``."""
+        if self.price is None:
+            return True
+        if self.side == "buy":
+            return maker_price <= self.price
+        return maker_price >= self.price

@@ -1,0 +1,89 @@
+"""The session commands of the reference exchange: ``instrument``, ``halt``, ``resume``,
+``end_of_day`` and ``tick``.
+
+Each handler takes the exchange state and one command (whose ``ts`` has already been
+applied and whose due GTD orders have already expired), raises ``Malformed`` for a field of
+the wrong type, and writes a rejection for any other refusal.
+
+Invariants:
+
+- ``instrument`` adds a symbol, or redefines its tick and lot only while it has no live
+  orders; repeating the current definition is a no-op. Tick and lot stay positive. Success
+  writes no event.
+- ``halt`` and ``resume`` toggle a known symbol's flag and refuse (``bad_state``) a no-op.
+- ``end_of_day`` cancels every DAY order (reason ``expired``) in ``order_id`` order.
+- ``tick`` does nothing itself: moving the clock and expiring GTD orders is done by
+  ``ReferenceExchange.apply`` for every command.
+
+Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .fields import Malformed, nonempty_str, number_field
+from .model import Instrument
+from .state import ReferenceState
+
+__all__ = ["cmd_end_of_day", "cmd_halt", "cmd_instrument", "cmd_resume", "cmd_tick"]
+
+
+def cmd_instrument(state: ReferenceState, cmd: dict[str, Any]) -> None:
+    symbol = cmd.get("symbol")
+    if not nonempty_str(symbol):
+        raise Malformed("symbol must be a non-empty string")
+    assert isinstance(symbol, str)
+    tick = number_field(cmd, "tick_size")
+    lot = number_field(cmd, "lot_size")
+    if tick <= 0:
+        state.events.reject(cmd, "bad_price", "tick_size must be positive")
+        return
+    if lot <= 0:
+        state.events.reject(cmd, "bad_qty", "lot_size must be positive")
+        return
+    existing = state.instruments.get(symbol)
+    if existing is None:
+        state.instruments[symbol] = Instrument(symbol, tick, lot)
+        return
+    if existing.tick == tick and existing.lot == lot:
+        return
+    if state.book.has_live_orders(symbol):
+        state.events.reject(cmd, "instrument_busy", "symbol has live orders")
+        return
+    existing.tick = tick
+    existing.lot = lot
+
+
+def cmd_halt(state: ReferenceState, cmd: dict[str, Any]) -> None:
+    inst = state.known_instrument(cmd)
+    if inst is None:
+        return
+    if inst.halted:
+        state.events.reject(cmd, "bad_state", "already halted")
+        return
+    inst.halted = True
+    state.events.append(
+        {"type": "halted", "ts": state.events.ts, "symbol": inst.symbol, "reason": "manual"}
+    )
+
+
+def cmd_resume(state: ReferenceState, cmd: dict[str, Any]) -> None:
+    inst = state.known_instrument(cmd)
+    if inst is None:
+        return
+    if not inst.halted:
+        state.events.reject(cmd, "bad_state", "not halted")
+        return
+    inst.halted = False
+    state.events.append(
+        {"type": "resumed", "ts": state.events.ts, "symbol": inst.symbol, "reason": "manual"}
+    )
+
+
+def cmd_end_of_day(state: ReferenceState, cmd: dict[str, Any]) -> None:
+    state.cancel_each(state.book.day_orders(), "expired")
+
+
+def cmd_tick(state: ReferenceState, cmd: dict[str, Any]) -> None:
+    return None
