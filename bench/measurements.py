@@ -36,7 +36,7 @@ from typing import Any, Final
 from bench.gc_policy import GcPolicy
 from bench.host import rss_now
 from hftbook.core.exchange import Exchange
-from hftbook.workload import CANCEL, NEW, Message, Scenario, counts, run_batch, scenario
+from hftbook.workload import Message, Scenario, counts, run_batch, run_timed, scenario
 
 PERCENTILES: Final = (
     0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 99.999, 100.0,
@@ -94,32 +94,7 @@ def latency_samples(ex: Exchange, msgs: Sequence[Message]) -> array[int]:
     Events are taken off `ex.out` after every message, outside the timing, as a gateway
     consuming them would (so dropping them is not charged to the engine).
     """
-    submit = ex.submit
-    cancel = ex.cancel
-    modify = ex.modify
-    out = ex.out
-    pc = time.perf_counter_ns
-    lat = array("q", bytes(8 * len(msgs)))
-    for i, m in enumerate(msgs):
-        op = m[0]
-        if op == NEW:
-            _, user, cid, sym, side, otype, price, qty, tif, exp, post, stp = m
-            t0 = pc()
-            submit(user, cid, sym, side, otype, price, qty, tif, exp, post, stp)
-            t1 = pc()
-        elif op == CANCEL:
-            user, cid = m[1], m[2]
-            t0 = pc()
-            cancel(user, cid)
-            t1 = pc()
-        else:
-            user, cid, price, qty = m[1], m[2], m[3], m[4]
-            t0 = pc()
-            modify(user, cid, price, qty)
-            t1 = pc()
-        lat[i] = t1 - t0
-        del out[:]
-    return lat
+    return run_timed(ex, msgs, clear_each=True)
 
 
 def _fixed_work() -> int:

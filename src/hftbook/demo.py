@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from hftbook.core.exchange import Exchange
 from hftbook.core.types import EV_TRADE
 from hftbook.runtime.gcpolicy import tune_for_engine
-from hftbook.workload import CANCEL, NEW, Flow, FlowConfig, Message, new_exchange, run_batch
+from hftbook.workload import Flow, FlowConfig, new_exchange, run_batch, run_timed
 
 SYMBOLS = (
     ("AAPL", 19_000.0), ("MSFT", 41_000.0), ("NVDA", 12_000.0), ("AMZN", 18_500.0),
@@ -110,7 +110,7 @@ class Demo:
     def step(self) -> None:
         """Generate and apply one batch, timing each door call, then read its events."""
         msgs = self.flow.take(BATCH)
-        lat = self._apply(msgs)
+        lat = run_timed(self.ex, msgs, clear_each=False)
         self.engine_ns += sum(lat)
         self.latency.add(lat)
         self.messages += len(msgs)
@@ -123,32 +123,6 @@ class Demo:
                 last[e[1].symbol] = e[3]
         self.trades += trades
         del out[:]
-
-    def _apply(self, msgs: list[Message]) -> list[int]:
-        ex = self.ex
-        submit, cancel, modify = ex.submit, ex.cancel, ex.modify
-        pc = time.perf_counter_ns
-        lat: list[int] = []
-        append = lat.append
-        for m in msgs:
-            op = m[0]
-            if op == NEW:
-                _, user, cid, sym, side, otype, price, qty, tif, exp, post, stp = m
-                t0 = pc()
-                submit(user, cid, sym, side, otype, price, qty, tif, exp, post, stp)
-                t1 = pc()
-            elif op == CANCEL:
-                user, cid = m[1], m[2]
-                t0 = pc()
-                cancel(user, cid)
-                t1 = pc()
-            else:
-                user, cid, price, qty = m[1], m[2], m[3], m[4]
-                t0 = pc()
-                modify(user, cid, price, qty)
-                t1 = pc()
-            append(t1 - t0)
-        return lat
 
     def top(self, symbol: str) -> tuple[Quote | None, Quote | None]:
         """Best bid and ask (price, qty as decimal strings) through a contract `book` query.

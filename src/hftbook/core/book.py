@@ -258,17 +258,8 @@ class OrderBook:
 
     def _kill_first(self, m: Order, level: Level) -> None:
         """Cancel the maker at the front of the queue (the caller drops an emptied level)."""
-        level.qty -= m.qty
-        level.count -= 1
-        m.qty = 0
+        detach(m, level)
         del self.live[m.user][m.cid]
-        nxt = m.nxt
-        m.nxt = None
-        level.first = nxt
-        if nxt is None:
-            level.last = None
-        else:
-            nxt.prev = None
 
 
 def new_level(price: int, key: int, levels: dict[int, Level], keys: list[int]) -> Level:
@@ -299,6 +290,13 @@ def unlink(o: Order) -> None:
     """Take a resting order out of its level in O(1), dropping the level if it empties."""
     level = o.level
     assert level is not None
+    detach(o, level)
+    if level.first is None:
+        drop_level(level)
+
+
+def detach(o: Order, level: Level) -> None:
+    """Splice an order out of its level's queue and totals; the level stays, even if empty."""
     level.qty -= o.qty
     level.count -= 1
     o.qty = 0
@@ -313,8 +311,6 @@ def unlink(o: Order) -> None:
     else:
         nxt.prev = prev
         o.nxt = None
-    if level.first is None:
-        drop_level(level)
 
 
 def reduce(o: Order, new_qty: int) -> None:
@@ -341,4 +337,6 @@ def taker_limit_key(side: int, price: int) -> int:
     return -price if side == BUY else price
 
 
-__all__ = ["OrderBook", "append", "drop_level", "new_level", "reduce", "taker_limit_key", "unlink"]
+__all__ = [
+    "OrderBook", "append", "detach", "drop_level", "new_level", "reduce", "taker_limit_key", "unlink",
+]

@@ -49,21 +49,19 @@ class Instrument:
 
     def price_str(self, ticks: int) -> str:
         s = self._price_out.get(ticks)
-        if s is None:
-            s = canonical(self.tick * ticks)
-            if len(self._price_out) >= _CACHE_LIMIT:
-                self._price_out.clear()
-            self._price_out[ticks] = s
-        return s
+        return s if s is not None else _to_wire(ticks, self.tick, self._price_out)
 
     def qty_str(self, lots: int) -> str:
         s = self._qty_out.get(lots)
-        if s is None:
-            s = canonical(self.lot * lots)
-            if len(self._qty_out) >= _CACHE_LIMIT:
-                self._qty_out.clear()
-            self._qty_out[lots] = s
-        return s
+        return s if s is not None else _to_wire(lots, self.lot, self._qty_out)
+
+
+def _to_wire(units: int, step: Decimal, cache: dict[int, str]) -> str:
+    s = canonical(step * units)
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[units] = s
+    return s
 
 
 def _from_wire(raw: object, step: Decimal, cache: dict[str, int | None]) -> int | bool | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from hftbook.workload.flow import Flow, FlowConfig
 from hftbook.workload.messages import CANCEL, MODIFY, NEW, Instrument, Message, counts
-from hftbook.workload.runner import apply_message, new_exchange, run_batch
+from hftbook.workload.runner import apply_message, new_exchange, run_batch, run_timed
 from hftbook.workload.scenarios import SCENARIOS, Scenario, scenario
 
 __all__ = [
@@ -36,5 +36,6 @@ __all__ = [
     "counts",
     "new_exchange",
     "run_batch",
+    "run_timed",
     "scenario",
 ]
