@@ -19,6 +19,7 @@ from typing import Any
 
 from hftbook.core.instrument import Instrument
 from hftbook.core.order import Level, Order
+from hftbook.core.stops import StopIndex
 from hftbook.core.types import (
     BUY,
     CANCEL_BOTH,
@@ -40,9 +41,11 @@ class OrderBook:
         "bid_levels",
         "halted",
         "instrument",
+        "last",
         "live",
         "out",
         "seq",
+        "stops",
         "symbol",
     )
 
@@ -56,6 +59,8 @@ class OrderBook:
         self.ask_levels: dict[int, Level] = {}
         self.ask_keys: list[int] = []
         self.halted = False
+        self.last = 0  # last trade price in ticks; 0 before the first trade
+        self.stops: StopIndex | None = None  # made with the first stop order
         self.out = out  # shared with the exchange: raw events in order
         self.live = live  # shared: user -> {client id -> live order}
         self.seq = seq  # shared: [next order id, next trade id]
@@ -69,7 +74,8 @@ class OrderBook:
         return -self.ask_keys[-1] if self.ask_keys else None
 
     def is_empty(self) -> bool:
-        return not self.bid_keys and not self.ask_keys
+        """No resting orders and no waiting stops."""
+        return not self.bid_keys and not self.ask_keys and not (self.stops and self.stops.waiting())
 
     def side(self, is_bid: bool) -> list[Level]:
         """The levels of one side, best first."""
@@ -179,6 +185,8 @@ class OrderBook:
         user = o.user
         stp = o.stp
         rem = o.qty
+        tid0 = seq[1]
+        mark = len(out)
         while rem and keys:
             k = keys[-1]
             if k < lim_key:
@@ -223,6 +231,26 @@ class OrderBook:
                 keys.pop()
                 del levels[k]
         o.qty = rem
+        if seq[1] != tid0:
+            if stp or self.stops:
+                self._printed(mark)
+            else:
+                # Without STP every level visited printed, so the last one is the last print.
+                self.last = price
+
+    def _printed(self, mark: int) -> None:
+        """Trades were printed into `out` after index `mark`: record the last trade price and
+        let waiting stops see the run (first and last print; the run is monotonic)."""
+        out = self.out
+        i = len(out) - 1
+        while out[i][0] != EV_TRADE:
+            i -= 1
+        last = self.last = out[i][3]
+        stops = self.stops
+        if stops:
+            while out[mark][0] != EV_TRADE:
+                mark += 1
+            stops.on_run(out[mark][3], last)
 
     def _self_match(self, o: Order, m: Order, rem: int, level: Level) -> int:
         """Apply the taker's STP mode against its own resting order `m` (at the queue head).
@@ -287,9 +315,12 @@ def append(level: Level, o: Order) -> None:
 
 
 def unlink(o: Order) -> None:
-    """Take a resting order out of its level in O(1), dropping the level if it empties."""
+    """Take a live order out in O(1): a resting one out of its level (dropping the level if it
+    empties), a waiting stop out of its stop index (lazily)."""
     level = o.level
-    assert level is not None
+    if level is None:
+        o.qty = 0
+        return
     detach(o, level)
     if level.first is None:
         drop_level(level)

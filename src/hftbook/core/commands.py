@@ -8,6 +8,7 @@ checks run in the order docs/PROTOCOL.md gives, so the first failure decides the
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from hftbook.core.instrument import Instrument
@@ -21,8 +22,11 @@ from hftbook.core.types import (
     MAX_UNITS,
     MIN_INT64,
     SIDE_NAMES,
+    STOP,
+    STOP_LIMIT,
     STP_NAMES,
     TIF_NAMES,
+    TRAILING_STOP_LIMIT,
     TYPE_NAMES,
 )
 
@@ -34,6 +38,7 @@ _TYPES = {name: code for code, name in enumerate(TYPE_NAMES)}
 _TIFS = {name: code for code, name in enumerate(TIF_NAMES)}
 _STPS = {name: code for code, name in enumerate(STP_NAMES)}
 _RESTING_TIFS = ("gtc", "gtd", "day")
+_POST_ONLY_TYPES = (LIMIT, STOP_LIMIT, TRAILING_STOP_LIMIT)
 
 
 class Refused(Exception):
@@ -86,7 +91,7 @@ def _choice(c: dict[str, Any], key: str, table: dict[str, int], default: str | N
 
 
 def _wire_units(c: dict[str, Any], key: str, inst: Instrument | None) -> int | None:
-    """Ticks (key "price") or lots of a wire number; `bad_command` if it is malformed.
+    """Lots (key "qty") or ticks (any price field) of a wire number; `bad_command` if malformed.
 
     None means well-formed but not a positive multiple in range, or no instrument to measure
     it by yet; the caller reports that after its own earlier checks. With an instrument the
@@ -97,7 +102,7 @@ def _wire_units(c: dict[str, Any], key: str, inst: Instrument | None) -> int | N
         if parse_decimal(raw) is None:
             raise _bad(f"'{key}' must be a decimal number")
         return None
-    units = inst.price_from_wire(raw) if key == "price" else inst.qty_from_wire(raw)
+    units = inst.qty_from_wire(raw) if key == "qty" else inst.price_from_wire(raw)
     if units is False:
         raise _bad(f"'{key}' must be a decimal number")
     return int(units) if units else None
@@ -142,28 +147,70 @@ def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:
     inst = ex.instruments.get(symbol)
     qty = _wire_units(c, "qty", inst)
     price = None
-    if otype == LIMIT:
+    stop = None
+    if otype in (LIMIT, STOP_LIMIT):
+        if otype == STOP_LIMIT:
+            stop = _stop_terms(c, otype, inst)
         price = _wire_units(c, "price", inst)
-    elif otype == MARKET and c.get("price") is not None:
-        raise _bad("a market order takes no price")
+    elif c.get("price") is not None:
+        raise _bad(f"a {TYPE_NAMES[otype]} order takes no price")
+    elif otype != MARKET:
+        stop = _stop_terms(c, otype, inst)
     expire_ts = 0
     if tif == GTD:
         expire_ts = c.get("expire_ts")  # type: ignore[assignment]
         if not is_int(expire_ts) or not MIN_INT64 <= expire_ts <= MAX_UNITS:
             raise _bad("'expire_ts' (integer ns) is required with tif gtd")
-    if post_only and (otype != LIMIT or tif_name not in _RESTING_TIFS):
-        raise _bad("post_only needs a limit order with tif gtc, gtd or day")
-    if otype != LIMIT and otype != MARKET:
-        raise Refused("unsupported", f"order type {TYPE_NAMES[otype]!r} is not available yet")
+    if post_only and (otype not in _POST_ONLY_TYPES or tif_name not in _RESTING_TIFS):
+        raise _bad("post_only needs a limit, stop_limit or trailing_stop_limit order with tif gtc, "
+                   "gtd or day")
     if "display_qty" in c:
         raise Refused("unsupported", "iceberg orders (display_qty) are not available yet")
     if inst is None:
         raise Refused("unknown_symbol", f"unknown symbol {symbol!r}")
     if qty is None:
         raise Refused("bad_qty", f"qty must be a positive multiple of the lot {inst.lot}")
+    if stop is not None:
+        trigger, trail, pct, offset = stop
+        ex.submit_stop(user, cid, symbol, side, otype, qty, tif, expire_ts, post_only, stp,
+                       trigger, -1 if price is None else price, trail, pct, offset)
+        return
     if otype == LIMIT and price is None:
         raise Refused("bad_price", f"price must be a positive multiple of the tick {inst.tick}")
     ex.submit(user, cid, symbol, side, otype, price or 0, qty, tif, expire_ts, post_only, stp)
+
+
+StopTerms = tuple[int, int, Decimal | None, int]
+
+
+def _stop_terms(c: dict[str, Any], otype: int, inst: Instrument | None) -> StopTerms:
+    """(trigger, trail, pct, offset) for a stop type, in ticks except pct; a well-formed value
+    that is out of range comes back as an invalid number (0 or -1) so `submit_stop` refuses
+    it with `bad_price` in the protocol's order; malformed or missing fields are bad_command."""
+    if otype in (STOP, STOP_LIMIT):
+        if c.get("trigger_price") is None:
+            raise _bad(f"a {TYPE_NAMES[otype]} order needs 'trigger_price'")
+        return _wire_units(c, "trigger_price", inst) or 0, 0, None, 0
+    has_amount = c.get("trail_amount") is not None
+    if has_amount == (c.get("trail_pct") is not None):
+        raise _bad("a trailing stop needs exactly one of 'trail_amount' and 'trail_pct'")
+    trail, pct = 0, None
+    if has_amount:
+        trail = _wire_units(c, "trail_amount", inst) or 0
+    else:
+        pct = parse_decimal(c.get("trail_pct"))
+        if pct is None:
+            raise _bad("'trail_pct' must be a decimal number")
+    offset = 0
+    if otype == TRAILING_STOP_LIMIT:
+        raw = c.get("limit_offset")
+        if raw is None:
+            raise _bad("a trailing_stop_limit order needs 'limit_offset'")
+        d = parse_decimal(raw)
+        if d is None:
+            raise _bad("'limit_offset' must be a decimal number")
+        offset = 0 if d == 0 else (_wire_units(c, "limit_offset", inst) or -1)
+    return 0, trail, pct, offset
 
 
 def cmd_cancel(ex: Exchange, c: dict[str, Any]) -> None:
@@ -179,7 +226,8 @@ def cmd_modify(ex: Exchange, c: dict[str, Any]) -> None:
         raise _bad("modify needs 'price' and/or 'qty'")
     orders = ex.live.get(user)
     o = orders.get(cid) if orders else None
-    inst = ex.instruments[o.symbol] if o is not None else None
+    # A waiting stop is not a resting order: modifying it is answered like an unknown order.
+    inst = ex.instruments[o.symbol] if o is not None and o.stop is None else None
     price = _wire_units(c, "price", inst) if has_price else None
     qty = _wire_units(c, "qty", inst) if has_qty else None
     if inst is None:

@@ -21,16 +21,19 @@ from typing import Any
 from hftbook.core.book import OrderBook, append, new_level, reduce, taker_limit_key, unlink
 from hftbook.core.commands import dispatch
 from hftbook.core.instrument import Instrument
-from hftbook.core.order import Order
+from hftbook.core.order import Order, StopSpec
 from hftbook.core.render import render
 from hftbook.core.state import restore, snapshot, state_hash
+from hftbook.core.stops import StopIndex
 from hftbook.core.types import (
+    BUY,
     DAY,
     EV_ACCEPTED,
     EV_CANCELLED,
     EV_MODIFIED,
     EV_REJECTED,
     EV_STATE,
+    EV_TRIGGERED,
     FOK,
     GTC,
     GTD,
@@ -40,7 +43,11 @@ from hftbook.core.types import (
     MAX_UNITS,
     MISSING,
     NO_LIMIT,
+    STOP,
+    STOP_LIMIT,
     STP_NONE,
+    TRAILING_STOP,
+    TRAILING_STOP_LIMIT,
 )
 
 _GTD_MIN_REBUILD = 1024
@@ -125,6 +132,8 @@ class Exchange:
         book = OrderBook(inst, self.out, self.live, self.seq)
         if old is not None:
             book.halted = old.halted
+            if old.instrument.tick == tick:
+                book.last = old.last
         self.books[symbol] = book
         return True
 
@@ -159,7 +168,7 @@ class Exchange:
         elif otype == MARKET:
             price = 0
         else:
-            return self.reject("new", "unsupported", "only limit and market orders", user, cid, symbol)
+            return self.reject("new", "unsupported", "stop orders go through submit_stop", user, cid, symbol)
         orders = self.live.get(user)
         if orders is None:
             orders = self.live[user] = {}
@@ -192,7 +201,7 @@ class Exchange:
         o.expire_ts = expire_ts
         o.post_only = post_only
         o.stp = stp
-        o.level = o.prev = o.nxt = None
+        o.level = o.prev = o.nxt = o.stop = None
         if post_only and crossing and book.would_trade(o, lim, qty):
             return self.reject("new", "post_only", "a post-only order would take liquidity",
                                user, cid, symbol)
@@ -207,6 +216,9 @@ class Exchange:
                 o.qty = 0
                 return oid
             book.match(o, lim)
+            if book.stops is not None and book.stops.pending:
+                self._finish_then_release(book, o, otype, orders)
+                return oid
             rem = o.qty
             if not rem:
                 return oid
@@ -232,10 +244,7 @@ class Exchange:
             append(level, o)
             orders[cid] = o
             if tif == GTD:
-                heap = self.gtd_heap
-                heappush(heap, (expire_ts, oid, user, cid))
-                if len(heap) > self.gtd_rebuild_at:
-                    self.rebuild_gtd_heap()
+                self._push_gtd(o)
             return oid
         o.qty = 0
         return oid
@@ -255,7 +264,7 @@ class Exchange:
         """Change a resting order's price and/or open quantity (None keeps the current one)."""
         orders = self.live.get(user)
         o = orders.get(cid) if orders else None
-        if o is None or orders is None:
+        if o is None or orders is None or o.stop is not None:
             return not self.reject("modify", "unknown_order", f"no live order {cid!r}", user, cid)
         book = self.books[o.symbol]
         new_price = o.price if price is None else price
@@ -283,9 +292,167 @@ class Exchange:
             book.match(o, lim)
             if not o.qty:
                 del orders[cid]
-                return True
+            else:
+                book.rest(o)
+            if book.stops is not None and book.stops.pending:
+                self._release(book)
+            return True
         book.rest(o)
         return True
+
+    def submit_stop(
+        self,
+        user: str,
+        cid: Any,
+        symbol: str,
+        side: int,
+        kind: int,
+        qty: int,
+        tif: int,
+        expire_ts: int,
+        post_only: bool,
+        stp: int,
+        trigger: int = 0,
+        limit: int = 0,
+        trail: int = 0,
+        pct: Decimal | None = None,
+        offset: int = 0,
+    ) -> int:
+        """Accept a stop order to wait for its trigger. Returns its order id, 0 if rejected.
+
+        `kind` is STOP, STOP_LIMIT, TRAILING_STOP or TRAILING_STOP_LIMIT; `trigger` (plain
+        kinds), `limit` (stop_limit), `trail` or `pct` (trailing kinds), `offset`
+        (trailing_stop_limit) in ticks, except `pct` (percent).
+        """
+        book = self.books.get(symbol)
+        if book is None:
+            return self.reject("new", "unknown_symbol", f"unknown symbol {symbol!r}", user, cid, symbol)
+        if not 0 < qty <= MAX_UNITS:
+            return self.reject("new", "bad_qty", "qty must be a positive lot multiple", user, cid, symbol)
+        trailing = kind in (TRAILING_STOP, TRAILING_STOP_LIMIT)
+        if not trailing and not 0 < trigger <= MAX_UNITS:
+            return self.reject("new", "bad_price", "trigger_price must be a positive tick multiple",
+                               user, cid, symbol)
+        if kind == STOP_LIMIT and not 0 < limit <= MAX_UNITS:
+            return self.reject("new", "bad_price", "price must be a positive tick multiple", user, cid,
+                               symbol)
+        if trailing and not (0 < trail <= MAX_UNITS if pct is None else 0 < pct < 100):
+            return self.reject("new", "bad_price", "trail_amount must be a positive tick multiple, "
+                               "trail_pct between 0 and 100", user, cid, symbol)
+        if not 0 <= offset <= MAX_UNITS:
+            return self.reject("new", "bad_price", "limit_offset must be a tick multiple >= 0",
+                               user, cid, symbol)
+        orders = self.live.get(user)
+        if orders is None:
+            orders = self.live[user] = {}
+        elif cid in orders:
+            return self.reject("new", "duplicate_id", f"order id {cid!r} is live already", user, cid, symbol)
+        if book.halted:
+            return self.reject("new", "halted", f"{symbol} is halted", user, cid, symbol)
+        if tif == GTD and expire_ts <= self.now:
+            return self.reject("new", "expired", "expire_ts has passed", user, cid, symbol)
+        last = book.last
+        if not trailing and last and (last >= trigger if side == BUY else last <= trigger):
+            return self.reject("new", "stop_would_trigger", "the last trade price already meets the trigger",
+                               user, cid, symbol)
+        seq = self.seq
+        oid = seq[0]
+        seq[0] = oid + 1
+        price = limit if kind == STOP_LIMIT else 0
+        o = Order(oid, user, cid, symbol, side, price, qty, tif, expire_ts, post_only, stp)
+        spec = o.stop = StopSpec(kind, None if trailing else trigger, limit, trail, pct, offset)
+        self.out.append((EV_ACCEPTED, o, kind, price, qty, spec))
+        orders[cid] = o
+        if book.stops is None:
+            book.stops = StopIndex()
+        book.stops.add(o, last)
+        if tif == GTD:
+            self._push_gtd(o)
+        return oid
+
+    def _finish_then_release(self, book: OrderBook, o: Order, otype: int, orders: dict[Any, Order]) -> None:
+        """An incoming order's matching triggered stops: settle its remainder, then release."""
+        rem = o.qty
+        if rem:
+            if otype == MARKET:
+                o.qty = 0
+                self.out.append((EV_CANCELLED, o, "no_liquidity", rem))
+            elif o.tif == IOC or o.tif == FOK:
+                o.qty = 0
+                self.out.append((EV_CANCELLED, o, "ioc" if o.tif == IOC else "fok", rem))
+            else:
+                book.rest(o)
+                orders[o.cid] = o
+                if o.tif == GTD:
+                    self._push_gtd(o)
+        self._release(book)
+
+    def _release(self, book: OrderBook) -> None:
+        """Release triggered stops one at a time, lowest order id first, until none is left
+        (their own trades may trigger more: they join the queue)."""
+        stops = book.stops
+        assert stops is not None
+        pending = stops.pending
+        out = self.out
+        while pending:
+            _, o = heappop(pending)
+            spec = o.stop
+            if not o.qty or spec is None:
+                continue
+            o.stop = None
+            level = spec.fired
+            out.append((EV_TRIGGERED, o, level))
+            kind = spec.kind
+            if kind in (STOP, TRAILING_STOP):
+                o.price = 0
+            elif kind == STOP_LIMIT:
+                o.price = spec.limit
+            elif o.side == BUY:
+                o.price = level + spec.offset
+            else:
+                o.price = max(1, level - spec.offset)
+            self._start_released(book, o)
+
+    def _start_released(self, book: OrderBook, o: Order) -> None:
+        """A released stop acts as an incoming order; what cannot start is cancelled."""
+        out = self.out
+        price = o.price
+        qty = o.qty
+        lim = taker_limit_key(o.side, price) if price else NO_LIMIT
+        crossing = book.crosses(o, lim)
+        reason = None
+        if not crossing:
+            if not price:
+                reason = "no_liquidity"
+            elif o.tif == IOC or o.tif == FOK:
+                reason = "ioc" if o.tif == IOC else "fok"
+        elif o.post_only and book.would_trade(o, lim, qty):
+            reason = "post_only"
+        elif o.tif == FOK and not book.fok_fillable(o, lim):
+            reason = "fok"
+        else:
+            book.match(o, lim)
+            rem = o.qty
+            if rem and not price:
+                reason = "no_liquidity"
+            elif rem and (o.tif == IOC or o.tif == FOK):
+                reason = "ioc" if o.tif == IOC else "fok"
+            elif not rem:
+                del self.live[o.user][o.cid]
+                return
+        if reason is None:
+            book.rest(o)
+            return
+        rem = o.qty
+        o.qty = 0
+        del self.live[o.user][o.cid]
+        out.append((EV_CANCELLED, o, reason, rem))
+
+    def _push_gtd(self, o: Order) -> None:
+        heap = self.gtd_heap
+        heappush(heap, (o.expire_ts, o.oid, o.user, o.cid))
+        if len(heap) > self.gtd_rebuild_at:
+            self.rebuild_gtd_heap()
 
     def cancel_all(self, user: str, symbol: str | None = None) -> int:
         """Cancel the user's live orders (on one symbol if given) in acceptance order."""

@@ -11,6 +11,7 @@ cycle outlives it. A level's `qty` and `count` are the sums over its orders.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 
 class Level:
@@ -51,6 +52,7 @@ class Order:
         "price",
         "qty",
         "side",
+        "stop",
         "stp",
         "symbol",
         "tif",
@@ -85,3 +87,25 @@ class Order:
         self.level: Level | None = None
         self.prev: Order | None = None
         self.nxt: Order | None = None
+        self.stop: StopSpec | None = None  # set while the order is a waiting stop
+
+
+class StopSpec:
+    """What a waiting stop needs beyond an order: its kind, trigger and what it becomes.
+
+    `level` is the current trigger level in ticks (None while a trailing stop has no reference
+    price yet); `ref` is a trailing stop's peak (sell) or trough (buy). Amounts in ticks.
+    """
+
+    __slots__ = ("fired", "kind", "level", "limit", "offset", "pct", "ref", "trail")
+
+    def __init__(self, kind: int, level: int | None, limit: int, trail: int, pct: Decimal | None,
+                 offset: int) -> None:
+        self.kind = kind
+        self.level = level
+        self.limit = limit  # stop_limit: the limit price it becomes
+        self.trail = trail  # trailing by amount (0 when by percent)
+        self.pct = pct  # trailing by percent
+        self.offset = offset  # trailing_stop_limit: limit = level -/+ offset
+        self.ref: int | None = None
+        self.fired = 0  # the level it triggered at

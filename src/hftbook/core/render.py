@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hftbook.core.order import Order
+from hftbook.core.instrument import Instrument
+from hftbook.core.numbers import canonical
+from hftbook.core.order import Order, StopSpec
 from hftbook.core.types import (
     EV_ACCEPTED,
     EV_CANCELLED,
@@ -19,13 +21,17 @@ from hftbook.core.types import (
     EV_REJECTED,
     EV_STATE,
     EV_TRADE,
+    EV_TRIGGERED,
     GTD,
     MAX_UNITS,
     MIN_INT64,
     MISSING,
     SIDE_NAMES,
+    STOP,
+    STOP_LIMIT,
     STP_NAMES,
     TIF_NAMES,
+    TRAILING_STOP_LIMIT,
     TYPE_NAMES,
 )
 
@@ -60,7 +66,7 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
                 "remaining": insts[o.symbol].qty_str(rem),
             })
         elif kind == EV_ACCEPTED:
-            _, o, otype, price, qty = e
+            o, otype, price, qty = e[1], e[2], e[3], e[4]
             inst = insts[o.symbol]
             ev = {
                 "type": "accepted", "ts": ts, "user": o.user, "id": o.cid,
@@ -72,7 +78,15 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
             }
             if o.tif == GTD:
                 ev["expire_ts"] = o.expire_ts
+            if len(e) > 5:
+                _stop_fields(ev, e[5], inst)
             append(ev)
+        elif kind == EV_TRIGGERED:
+            _, o, level = e
+            append({
+                "type": "triggered", "ts": ts, "user": o.user, "id": o.cid, "symbol": o.symbol,
+                "order_id": o.oid, "trigger_price": insts[o.symbol].price_str(level),
+            })
         elif kind == EV_MODIFIED:
             _, o, price, qty, reason = e
             inst = insts[o.symbol]
@@ -95,6 +109,19 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
             ev["ts"] = ts
             append(ev)
     return events
+
+
+def _stop_fields(ev: dict[str, Any], spec: StopSpec, inst: Instrument) -> None:
+    if spec.kind == STOP or spec.kind == STOP_LIMIT:
+        assert spec.level is not None
+        ev["trigger_price"] = inst.price_str(spec.level)
+        return
+    if spec.pct is None:
+        ev["trail_amount"] = inst.price_str(spec.trail)
+    else:
+        ev["trail_pct"] = canonical(spec.pct)
+    if spec.kind == TRAILING_STOP_LIMIT:
+        ev["limit_offset"] = inst.price_str(spec.offset)
 
 
 def _rejected(e: tuple[Any, ...], ts: int, raw: dict[str, Any] | None) -> dict[str, Any]:

@@ -15,18 +15,20 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from hftbook.core.numbers import canonical
-from hftbook.core.order import Order
-from hftbook.core.types import SIDE_NAMES, STP_NAMES, TIF_NAMES
+from hftbook.core.order import Order, StopSpec
+from hftbook.core.stops import StopIndex
+from hftbook.core.types import SIDE_NAMES, STP_NAMES, TIF_NAMES, TYPE_NAMES
 
 if TYPE_CHECKING:
     from hftbook.core.exchange import Exchange
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 
 def snapshot(ex: Exchange) -> dict[str, Any]:
     instruments = []
-    orders = []
+    orders: list[dict[str, Any]] = []
+    stops: list[dict[str, Any]] = []
     for symbol in sorted(ex.books):
         book = ex.books[symbol]
         inst = book.instrument
@@ -35,14 +37,11 @@ def snapshot(ex: Exchange) -> dict[str, Any]:
             "tick_size": canonical(inst.tick),
             "lot_size": canonical(inst.lot),
             "halted": book.halted,
+            "last": book.last,
         })
-        for o in book.live_orders():
-            orders.append({
-                "order_id": o.oid, "user": o.user, "id": o.cid, "symbol": symbol,
-                "side": SIDE_NAMES[o.side], "price": o.price, "qty": o.qty,
-                "tif": TIF_NAMES[o.tif], "expire_ts": o.expire_ts,
-                "post_only": o.post_only, "stp": STP_NAMES[o.stp],
-            })
+        orders.extend(_order(o) for o in book.live_orders())
+        if book.stops is not None:
+            stops.extend(_order(o) for o in book.stops.waiting())
     return {
         "version": SNAPSHOT_VERSION,
         "now": ex.now,
@@ -50,7 +49,39 @@ def snapshot(ex: Exchange) -> dict[str, Any]:
         "next_trade_id": ex.seq[1],
         "instruments": instruments,
         "orders": orders,
+        "stops": stops,
     }
+
+
+def _order(o: Order) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "order_id": o.oid, "user": o.user, "id": o.cid, "symbol": o.symbol,
+        "side": SIDE_NAMES[o.side], "price": o.price, "qty": o.qty,
+        "tif": TIF_NAMES[o.tif], "expire_ts": o.expire_ts,
+        "post_only": o.post_only, "stp": STP_NAMES[o.stp],
+    }
+    spec = o.stop
+    if spec is not None:
+        d["stop"] = {
+            "kind": TYPE_NAMES[spec.kind], "level": spec.level, "limit": spec.limit,
+            "trail": spec.trail, "pct": None if spec.pct is None else canonical(spec.pct),
+            "offset": spec.offset, "ref": spec.ref,
+        }
+    return d
+
+
+def _load_order(d: dict[str, Any]) -> Order:
+    o = Order(
+        d["order_id"], d["user"], d["id"], d["symbol"], SIDE_NAMES.index(d["side"]),
+        d["price"], d["qty"], TIF_NAMES.index(d["tif"]), d["expire_ts"],
+        d["post_only"], STP_NAMES.index(d["stp"]),
+    )
+    s = d.get("stop")
+    if s is not None:
+        spec = o.stop = StopSpec(TYPE_NAMES.index(s["kind"]), s["level"], s["limit"], s["trail"],
+                                 None if s["pct"] is None else Decimal(s["pct"]), s["offset"])
+        spec.ref = s["ref"]
+    return o
 
 
 def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
@@ -62,14 +93,19 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
     ex.seq[1] = snap["next_trade_id"]
     for i in snap["instruments"]:
         ex.add_instrument(i["symbol"], Decimal(i["tick_size"]), Decimal(i["lot_size"]))
-        ex.books[i["symbol"]].halted = i["halted"]
+        book = ex.books[i["symbol"]]
+        book.halted = i["halted"]
+        book.last = i["last"]
     for d in snap["orders"]:
-        o = Order(
-            d["order_id"], d["user"], d["id"], d["symbol"], SIDE_NAMES.index(d["side"]),
-            d["price"], d["qty"], TIF_NAMES.index(d["tif"]), d["expire_ts"],
-            d["post_only"], STP_NAMES.index(d["stp"]),
-        )
+        o = _load_order(d)
         ex.books[o.symbol].rest(o)
+        ex.live.setdefault(o.user, {})[o.cid] = o
+    for d in snap["stops"]:
+        o = _load_order(d)
+        book = ex.books[o.symbol]
+        if book.stops is None:
+            book.stops = StopIndex()
+        book.stops.add(o, book.last)
         ex.live.setdefault(o.user, {})[o.cid] = o
     ex.rebuild_gtd_heap()
     ex.out.clear()
