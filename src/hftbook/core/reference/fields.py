@@ -10,8 +10,10 @@ Invariants:
 - The readers are pure: they never change ``cmd`` and never emit an event.
 - Booleans are never integers here (``True`` is not a valid id, ts, depth or number).
 - ``parse_new_order`` checks the fields of a ``new`` command in one fixed order, so the
-  first malformed field is the one reported; the stop types' own fields are not read
-  (they are rejected ``unsupported`` afterwards).
+  first malformed field is the one reported. Each order type reads exactly the price
+  fields it needs (the table of ``docs/PROTOCOL.md``); ``price`` must be absent or null for
+  the types without one, a trailing type needs exactly one of ``trail_amount`` and
+  ``trail_pct`` (null counts as absent); any other field is ignored.
 
 Only the standard library is used.
 """
@@ -26,11 +28,13 @@ from .decimals import parse_number
 
 __all__ = [
     "ORDER_TYPES",
+    "POST_ONLY_TYPES",
     "RESTING_TIFS",
     "SIDES",
     "STOP_TYPES",
     "STP_MODES",
     "TIFS",
+    "TRAILING_TYPES",
     "Malformed",
     "NewOrderFields",
     "is_id",
@@ -49,6 +53,9 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 SIDES = ("buy", "sell")
 ORDER_TYPES = ("limit", "market", "stop", "stop_limit", "trailing_stop", "trailing_stop_limit")
 STOP_TYPES = ("stop", "stop_limit", "trailing_stop", "trailing_stop_limit")
+TRAILING_TYPES = ("trailing_stop", "trailing_stop_limit")
+PRICED_TYPES = ("limit", "stop_limit")  # the types that carry a ``price``
+POST_ONLY_TYPES = ("limit", "stop_limit", "trailing_stop_limit")
 TIFS = ("gtc", "ioc", "fok", "gtd", "day")
 STP_MODES = ("none", "cancel_taker", "cancel_maker", "cancel_both", "decrement")
 RESTING_TIFS = ("gtc", "gtd", "day")
@@ -129,8 +136,12 @@ class NewOrderFields:
     stp: str
     post_only: bool
     qty: Decimal
-    price: Decimal | None  # only for limit orders
+    price: Decimal | None  # limit and stop_limit only
     expire_ts: int | None  # only for gtd orders
+    trigger_price: Decimal | None = None  # stop and stop_limit only
+    trail_amount: Decimal | None = None  # trailing types: exactly one of amount and pct
+    trail_pct: Decimal | None = None
+    limit_offset: Decimal | None = None  # trailing_stop_limit only
 
 
 def parse_new_order(cmd: dict[str, Any]) -> NewOrderFields:
@@ -154,11 +165,23 @@ def parse_new_order(cmd: dict[str, Any]) -> NewOrderFields:
         raise Malformed("post_only must be a bool")
     qty = number_field(cmd, "qty")
     price: Decimal | None = None
-    if otype == "limit":
+    if otype in PRICED_TYPES:
         price = number_field(cmd, "price")
-    elif otype == "market" and cmd.get("price") is not None:
-        raise Malformed("a market order takes no price")
-    # The stop types' fields are checked when they become available (step 2 rejects).
+    elif cmd.get("price") is not None:
+        raise Malformed(f"a {otype} order takes no price")
+    trigger_price: Decimal | None = None
+    if otype in ("stop", "stop_limit"):
+        trigger_price = number_field(cmd, "trigger_price")
+    trail_amount: Decimal | None = None
+    trail_pct: Decimal | None = None
+    if otype in TRAILING_TYPES:
+        trail_amount = optional_number_field(cmd, "trail_amount")
+        trail_pct = optional_number_field(cmd, "trail_pct")
+        if (trail_amount is None) == (trail_pct is None):
+            raise Malformed("a trailing stop needs exactly one of trail_amount and trail_pct")
+    limit_offset: Decimal | None = None
+    if otype == "trailing_stop_limit":
+        limit_offset = number_field(cmd, "limit_offset")
     expire_ts: int | None = None
     if tif == "gtd":
         raw_expire = cmd.get("expire_ts")
@@ -166,8 +189,8 @@ def parse_new_order(cmd: dict[str, Any]) -> NewOrderFields:
             raise Malformed("expire_ts must be a 64-bit integer")
         assert isinstance(raw_expire, int)
         expire_ts = raw_expire
-    if post_only and not (otype == "limit" and tif in RESTING_TIFS):
-        raise Malformed("post_only needs a gtc, gtd or day limit order")
+    if post_only and not (otype in POST_ONLY_TYPES and tif in RESTING_TIFS):
+        raise Malformed("post_only needs a gtc, gtd or day limit or stop-limit order")
     assert isinstance(side, str) and isinstance(otype, str)
     assert isinstance(tif, str) and isinstance(stp, str)
     return NewOrderFields(
@@ -182,4 +205,8 @@ def parse_new_order(cmd: dict[str, Any]) -> NewOrderFields:
         qty=qty,
         price=price,
         expire_ts=expire_ts,
+        trigger_price=trigger_price,
+        trail_amount=trail_amount,
+        trail_pct=trail_pct,
+        limit_offset=limit_offset,
     )
