@@ -28,11 +28,12 @@ CASE_FILES = sorted(
 
 # Scenarios replayed through the console script under several hash seeds.
 # They cover work over several users and symbols (end_of_day and gtd expiry order across
-# symbols), float ratios, and malformed lines (the exit status stays 0).
+# symbols), float ratios, malformed lines (the exit status stays 0), and a stop cascade.
 DETERMINISM_CASES = (
     "r12_day_end_of_day.jsonl",
     "m_metrics_depth_and_weights.jsonl",
     "p_malformed_lines.jsonl",
+    "r11_cascade.jsonl",
 )
 HASH_SEEDS = ("0", "1", "12345")
 
@@ -149,7 +150,9 @@ def test_scenario(case: Path) -> None:
 # present must appear in this relative order; extra keys may appear anywhere.
 KEY_ORDER: dict[str, tuple[str, ...]] = {
     "accepted": ("type", "ts", "user", "id", "symbol", "order_id", "side", "order_type", "price",
-                 "qty", "tif", "post_only", "stp", "expire_ts"),
+                 "qty", "tif", "post_only", "stp", "expire_ts", "trigger_price", "trail_amount",
+                 "trail_pct", "limit_offset"),
+    "triggered": ("type", "ts", "user", "id", "symbol", "order_id", "trigger_price"),
     "rejected": ("type", "ts", "user", "id", "symbol", "cmd", "reason", "message", "line"),
     "trade": ("type", "ts", "symbol", "trade_id", "price", "qty", "side", "maker", "taker"),
     "cancelled": ("type", "ts", "user", "id", "symbol", "order_id", "reason", "remaining"),
