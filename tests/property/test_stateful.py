@@ -5,7 +5,10 @@ command from the state the exchange is in right now: cancels and modifies mostly
 that are live at that moment (read from the machine's model of live ``(user, id)`` pairs, kept
 from the events), now and then an order of another user, a dead one or one that never existed;
 new orders now and then reuse an id drawn from the ``ids`` bundle of every accepted order (a
-``duplicate_id`` while that order is live, a fresh order once it is gone).
+``duplicate_id`` while that order is live, a fresh order once it is gone). Stops of every type
+are placed a few ticks beyond the last trade price (read from the events), and a rule walks
+that price up and down a few ticks at a time, so waiting stops trigger, release and cascade;
+cancels aim at waiting stops like at any live order (a modify of one is ``unknown_order``).
 
 Each command goes to ``hftbook.core.exchange.Exchange`` and to
 ``hftbook.core.reference.ReferenceExchange``; after every rule both must have produced the
@@ -14,8 +17,9 @@ resting price. The invariants, checked after every step, reuse the differential 
 checkers: books never crossed, no empty level, no non-positive resting quantity, stored level
 totals and counts equal to their orders, best prices equal to the extreme live levels, levels
 (FIFO order of order ids and quantities) equal to the reference's, per-order quantity
-conservation from the events (submitted = filled + resting + cancelled, with user modifies and
-STP decrements), the machine's live model equal to the engine's live registry, and time
+conservation from the events (submitted = filled + resting + waiting + cancelled, with user
+modifies and STP decrements; a waiting stop is live but in no book), the machine's live model
+equal to the engine's live registry (waiting stops included), and time
 moving forward only. A rule (not every step, to stay fast) checks that a snapshot restores to
 the same state hash; every other time the machine carries on with the restored exchange.
 
@@ -43,6 +47,7 @@ from hypothesis.stateful import (
 )
 from test_differential import (
     N_INVALID,
+    STOP_TYPES,
     SYMBOL_CONFIGS,
     USERS,
     _Builder,
@@ -93,6 +98,27 @@ _limit_params = st.fixed_dictionaries(
         "dt": _dt,
     }
 )
+_stop_params = st.fixed_dictionaries(
+    {
+        "sym": _sym,
+        "side": _side,
+        "stype": st.sampled_from(STOP_TYPES),
+        # trigger in ticks beyond the last trade price (the mid before any), on the side
+        # where the stop waits (above it for a buy); 0 and -1 are `stop_would_trigger`
+        "trig": st.sampled_from([1, 1, 2, 1, 3, 0, -1]),
+        "limit": st.integers(-2, 2),  # stop_limit: price from the trigger, + = aggressive
+        "trail": st.integers(1, 3),  # trailing: amount in ticks, or the percent for it
+        "pct": st.sampled_from([None, None, None, 0, 1, 2]),
+        "offset": st.integers(0, 2),  # trailing_stop_limit: limit_offset in ticks
+        "lots": st.integers(1, 5),
+        "tif": st.sampled_from(_TIFS),
+        "expire_dt": st.sampled_from([4, 1, 2, 3, 6, 8, 0, -1]),
+        "post_only": st.sampled_from([False, False, False, True]),
+        "stp": st.sampled_from(_STPS),
+        "style": _style,
+        "dt": _dt,
+    }
+)
 # Which order a cancel or modify goes to; shrinking moves towards "live".
 _TARGETS = st.sampled_from(["live"] * 7 + ["other_user", "stale", "unknown"])
 
@@ -117,6 +143,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         self.placed: dict[int, int] = {}  # engine order_id -> symbol index
         self.accepted: list[Key] = []  # every accepted (user, id), oldest first
         self.halted: set[str] = set()
+        self.last_trade: dict[str, Decimal] = {}  # symbol -> last trade price, from the events
         self.snapshots = 0
         # Builds the odd (mostly malformed) commands and encodes numbers; its `submitted`
         # list is kept in step with the orders sent, so its commands can aim at them.
@@ -146,8 +173,8 @@ class ExchangeMachine(RuleBasedStateMachine):
             self.ticks[cmd["symbol"]] = Decimal(cmd["tick_size"])
             self.lots[cmd["symbol"]] = Decimal(cmd["lot_size"])
         with self.showing_commands():
-            _check_trade_prices(got, before, self.ticks, where)
-        self.tracker.feed(got, self.lots)
+            _check_trade_prices(got, before, self.ticks, self.tracker, where)
+        self.tracker.feed(got, self.lots, self.ticks)
         for ev in got:
             if ev["type"] == "accepted":
                 key = (ev["user"], ev["id"])
@@ -155,6 +182,8 @@ class ExchangeMachine(RuleBasedStateMachine):
                 self.owner[ev["order_id"]] = key
                 self.placed[ev["order_id"]] = sym
                 self.accepted.append(key)
+            elif ev["type"] == "trade":
+                self.last_trade[ev["symbol"]] = Decimal(ev["price"])
             elif ev["type"] == "halted":
                 self.halted.add(ev["symbol"])
             elif ev["type"] == "resumed":
@@ -315,6 +344,65 @@ class ExchangeMachine(RuleBasedStateMachine):
         if stp != "none":
             c["stp"] = stp
         return self.submit(c)
+
+    def new_stop_cmd(self, user: str, cid: Cid, p: dict[str, Any]) -> Cmd:
+        s = _SYMS[p["sym"]]
+        last = self.last_trade.get(s.name)
+        near = s.mid_ticks if last is None else int(last / s.tick)
+        c = self.stamp("new", p["dt"])
+        c.update(user=user, id=cid, symbol=s.name, side=p["side"])
+        self.builder.ts = self.ts  # gtd expiries are relative to the builder's time
+        sign = 1 if p["side"] == "buy" else -1
+        c.update(self.builder.stop_fields(s, p, near + sign * p["trig"]))
+        return c
+
+    @rule(target=ids, user=_user, p=_stop_params, str_id=st.booleans())
+    def new_stop(self, user: int, p: dict[str, Any], str_id: bool) -> Any:
+        """A stop, stop-limit or trailing stop, its trigger a few ticks from the last trade
+        price: rejected ``stop_would_trigger`` on the wrong side, else it waits for the
+        prints that reach it. Every tif, post-only (valid or not), every STP."""
+        return self.submit(self.new_stop_cmd(USERS[user], self.fresh_id(str_id), p))
+
+    @rule(target=ids, old=ids, p=_stop_params)
+    def new_stop_reusing_id(self, old: Key, p: dict[str, Any]) -> Any:
+        """A stop with an id used before (a waiting stop's too): ``duplicate_id`` while live."""
+        return self.submit(self.new_stop_cmd(old[0], old[1], p))
+
+    @rule(
+        target=ids,
+        sym=_sym,
+        step=st.sampled_from([1, -1, 2, -2, 0, 3, -3]),
+        lots=st.integers(1, 3),
+        maker=_user,
+        taker_stp=st.sampled_from(_STPS),
+        dt=_dt,
+    )
+    def move_price(
+        self, sym: int, step: int, lots: int, maker: int, taker_stp: str, dt: int
+    ) -> Any:
+        """Walk the last trade price: a maker rests `step` ticks from it and another user
+        takes that level at once (IOC), so a print lands there (or on the way) and the
+        stops waiting nearby trigger, releases and cascades follow."""
+        s = _SYMS[sym]
+        last = self.last_trade.get(s.name)
+        price = max(1, (s.mid_ticks if last is None else int(last / s.tick)) + step)
+        maker_side = "sell" if step >= 0 else "buy"
+        taker_side = "buy" if step >= 0 else "sell"
+        keys = []
+        for user, side, tif in ((USERS[maker], maker_side, "gtc"),
+                                (USERS[(maker + 1) % len(USERS)], taker_side, "ioc")):  # fmt: skip
+            c = self.stamp("new", dt if tif == "gtc" else 0)
+            c.update(user=user, id=self.fresh_id(False), symbol=s.name, side=side,
+                     type="limit", qty=self.builder.num(lots, s.lot, 0),
+                     price=self.builder.num(price, s.tick, 0))  # fmt: skip
+            if tif == "ioc":
+                c["tif"] = "ioc"
+                if taker_stp != "none":
+                    c["stp"] = taker_stp
+            key = self.submit(c)
+            if isinstance(key, tuple):
+                keys.append(key)
+        return multiple(*keys)
 
     # -- changing live orders ------------------------------------------------------------
 

@@ -147,6 +147,8 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("trailing-amount-negative", _cmd(MARKET, type="trailing_stop", trail_amount="-1"), "bad_price"),
     ("trailing-pct-100", _cmd(MARKET, type="trailing_stop", trail_pct="100"), "bad_price"),
     ("trailing-pct-zero", _cmd(MARKET, type="trailing_stop", trail_pct="0"), "bad_price"),
+    ("trailing-pct-7-places", _cmd(MARKET, type="trailing_stop", trail_pct="0.0000001"), "bad_price"),
+    ("trailing-pct-tiny", _cmd(MARKET, type="trailing_stop", trail_pct="1e-999999999"), "bad_price"),
     ("trailing-offset-negative", _cmd(MARKET, type="trailing_stop_limit", trail_amount="1",
                                       limit_offset="-0.01"), "bad_price"),
     ("stop-qty-before-trigger", _cmd(MARKET, type="stop", trigger_price="0", qty="0"), "bad_qty"),

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from hftbook.core.instrument import Instrument
-from hftbook.core.numbers import parse_decimal
+from hftbook.core.numbers import decimal_places, parse_decimal
 from hftbook.core.queries import book_event, metrics_event
 from hftbook.core.types import (
     EV_RAW,
@@ -39,6 +39,7 @@ _TIFS = {name: code for code, name in enumerate(TIF_NAMES)}
 _STPS = {name: code for code, name in enumerate(STP_NAMES)}
 _RESTING_TIFS = ("gtc", "gtd", "day")
 _POST_ONLY_TYPES = (LIMIT, STOP_LIMIT, TRAILING_STOP_LIMIT)
+_PCT_PLACES = 6  # trail_pct precision: enough for a basis point of a basis point
 
 
 class Refused(Exception):
@@ -201,6 +202,8 @@ def _stop_terms(c: dict[str, Any], otype: int, inst: Instrument | None) -> StopT
         pct = parse_decimal(c.get("trail_pct"))
         if pct is None:
             raise _bad("'trail_pct' must be a decimal number")
+        if decimal_places(pct) > _PCT_PLACES:
+            pct = Decimal(-1)  # refused as bad_price: out of range
     offset = 0
     if otype == TRAILING_STOP_LIMIT:
         raw = c.get("limit_offset")

@@ -57,6 +57,14 @@ def to_units(value: Decimal, step: Decimal) -> int | None:
     return n if n <= MAX_UNITS else None
 
 
+def decimal_places(d: Decimal) -> int:
+    """How many decimal places `d` needs (trailing zeros do not count); exact, no context."""
+    _, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    zeros = len(digits) - len(bytes(digits).rstrip(b"\0"))
+    return max(0, -(exponent + zeros)) if any(digits) else 0
+
+
 def canonical(d: Decimal) -> str:
     """Plain decimal string without exponent or trailing zeros: 100.50 -> '100.5'."""
     s = format(d, "f")

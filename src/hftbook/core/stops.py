@@ -18,24 +18,21 @@ index never reads a clock and its iteration order is a function of the input onl
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from fractions import Fraction
 from heapq import heappop, heappush
 
 from hftbook.core.order import Order, StopSpec
 from hftbook.core.types import BUY, STOP, STOP_LIMIT
 
-_HUNDRED = Decimal(100)
-
 
 def trailing_level(spec: StopSpec, side: int, ref: int) -> int:
-    """The trigger level a trailing stop has for reference price `ref` (ticks)."""
+    """The trigger level a trailing stop has for reference price `ref` (ticks), exactly."""
     if spec.pct is None:
         return ref + spec.trail if side == BUY else ref - spec.trail
+    pct = Fraction(spec.pct)
     if side == BUY:
-        scaled = Decimal(ref) * (_HUNDRED + spec.pct) / _HUNDRED
-        return int(scaled.to_integral_value(rounding=ROUND_CEILING))
-    scaled = Decimal(ref) * (_HUNDRED - spec.pct) / _HUNDRED
-    return int(scaled.to_integral_value(rounding=ROUND_FLOOR))
+        return -(-(ref * (100 + pct)) // 100)  # rounded up to a tick
+    return (ref * (100 - pct)) // 100  # rounded down to a tick
 
 
 class StopIndex:

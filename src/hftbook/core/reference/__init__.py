@@ -15,9 +15,12 @@ Modules, each stating its own invariants:
 - ``fields``: command field validation (``Malformed``, i.e. ``bad_command``);
 - ``events``: the clock, trade ids and the writing of events;
 - ``book``: the naive book, one list of resting orders searched by linear scans;
+- ``stops``: the waiting stops, one plain list, and every symbol's last trade price;
 - ``matching``: matching, self-trade prevention and the FOK / post-only dry runs;
 - ``state``: the exchange's whole mutable state, shared by the handlers;
-- ``order_commands``, ``session_commands``, ``queries``: the command handlers;
+- ``incoming``: what an accepted order or a released stop does (gates, FOK, matching,
+  remainder), and the release of triggered stops;
+- ``new_order``, ``order_commands``, ``session_commands``, ``queries``: the command handlers;
 - ``exchange``: ``ReferenceExchange``, which ties them together.
 
 Invariants of the package:
@@ -27,8 +30,10 @@ Invariants of the package:
 - The book of every symbol is never crossed; prices and quantities are integers (ticks
   and lots) inside and become canonical decimal strings only when an event is written.
 - ``order_id`` counts accepted orders only; ``trade_id`` counts trades over the exchange.
+- A live order is either resting in the book or a waiting stop, never both; a stop that
+  triggers is released within the same command, after that command's own matching.
 
-Stop orders, ``display_qty`` (icebergs) and algorithms are rejected ``unsupported``.
+``display_qty`` (icebergs) and algorithms are rejected ``unsupported``.
 """
 
 from __future__ import annotations

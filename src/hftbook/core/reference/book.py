@@ -1,17 +1,20 @@
 """The naive book: every resting order of every symbol in one plain list.
 
-``NaiveBook`` answers every question ("who is the best maker?", "is this id live?", "which
-orders expire?") with a linear scan over that list. Nothing is indexed, cached or
+``NaiveBook`` answers every question ("who is the best maker?", "is this id resting?") with
+a linear scan over that list (waiting stops are live orders too, but not here: the questions
+about all live orders are ``ReferenceState``'s). Nothing is indexed, cached or
 incrementally maintained, so there is nothing to get out of sync. It writes no events;
 matching and STP live in ``matching``, which uses it.
 
 Invariants:
 
-- ``live`` holds exactly the resting limit orders, in no meaningful order; each has
-  ``open > 0``, an integer ``price`` in ticks and a ``seq`` that no other order shares.
+- ``live`` holds exactly the resting limit orders (released stops that rested included), in
+  no meaningful order; each has ``open > 0``, an integer ``price`` in ticks and a ``seq``
+  that no other order shares.
 - Priority on a side is (best price first, then lowest ``seq``). ``rest`` gives an order a
   fresh ``seq`` each time it joins the back of a level; the caller decides when that is
-  (on arrival, or on a modify that changes the price or raises the quantity).
+  (on arrival, on release of a stop, or on a modify that changes the price or raises the
+  quantity).
 - At most one live order has a given (user, id); ids of different types never match
   (``1`` is not ``"1"``, and never ``True``).
 - Every list handed out is a new list: callers may remove orders while walking it.
@@ -59,9 +62,6 @@ class NaiveBook:
                 return o
         return None
 
-    def has_live_orders(self, symbol: str) -> bool:
-        return any(o.symbol == symbol for o in self.live)
-
     def has_orders_against(self, symbol: str, side: str) -> bool:
         """Whether anything rests on ``symbol`` on the side opposite to ``side``."""
         return any(o.symbol == symbol and o.side != side for o in self.live)
@@ -79,26 +79,6 @@ class NaiveBook:
         ]
         makers.sort(key=self.priority_key)
         return makers
-
-    def gtd_expiring(self, ts: int) -> list[Order]:
-        """GTD orders whose ``expire_ts`` is at or before ``ts``, by (expire_ts, order_id)."""
-        expiring = [
-            o for o in self.live if o.tif == "gtd" and o.expire_ts is not None and o.expire_ts <= ts
-        ]
-        expiring.sort(key=lambda o: (o.expire_ts, o.order_id))
-        return expiring
-
-    def day_orders(self) -> list[Order]:
-        """Every DAY order, by order_id."""
-        return sorted((o for o in self.live if o.tif == "day"), key=lambda o: o.order_id)
-
-    def orders_of(self, user: str, symbol: str | None) -> list[Order]:
-        """The user's orders (on ``symbol``, or on every symbol if None), by order_id."""
-        victims = [
-            o for o in self.live if o.user == user and (symbol is None or o.symbol == symbol)
-        ]
-        victims.sort(key=lambda o: o.order_id)
-        return victims
 
     # -- introspection ------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ Invariants:
   exactly one per ``trade`` event.
 - The instruments mapping is the exchange's own (shared, not copied) and is only read, to
   turn ticks and lots into decimal strings.
+- ``triggered`` writes a stop's level exactly: a whole number of ticks as every price is;
+  a fractional one (possible only after a tick redefinition) as its exact decimal.
 
 Only the standard library is used.
 """
@@ -22,8 +24,10 @@ Only the standard library is used.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
+from .decimals import format_scaled, round_half_even
 from .fields import is_id
 from .model import Event, Instrument, Order
 
@@ -110,3 +114,26 @@ class EventLog:
             }
         )
         self.next_trade_id += 1
+
+    def triggered(self, order: Order, level: int | Fraction) -> None:
+        """A stop was released: its level when it fired."""
+        inst = self._instruments[order.symbol]
+        if isinstance(level, int) or level.denominator == 1:
+            level_str = inst.price_str(int(level))
+        else:
+            value = level * Fraction(inst.tick)
+            places = next((k for k in range(64) if (value * 10**k).denominator == 1), 64)
+            scaled = value * 10**places
+            exact = scaled.denominator == 1
+            level_str = format_scaled(int(scaled), -places) if exact else round_half_even(value, 64)
+        self.out.append(
+            {
+                "type": "triggered",
+                "ts": self.ts,
+                "user": order.user,
+                "id": order.id,
+                "symbol": order.symbol,
+                "order_id": order.order_id,
+                "trigger_price": level_str,
+            }
+        )

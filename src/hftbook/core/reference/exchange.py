@@ -13,6 +13,8 @@ Invariants (each holds after every call to ``apply``):
 - Every rejection leaves the state exactly as it was, except that clock and GTD expiry.
 - ``algo`` is rejected ``unsupported``; an unknown or missing ``cmd`` is ``bad_command``;
   a ``Malformed`` field raised by a handler becomes a ``bad_command`` rejection.
+- After the handler (the command's own matching) every stop it triggered is released,
+  cascades included, so no triggered stop is ever left waiting between commands.
 
 Only the standard library is used.
 """
@@ -23,8 +25,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .fields import Malformed, is_int64
+from .incoming import release_triggered
 from .model import Event, Level
-from .order_commands import cmd_cancel, cmd_cancel_all, cmd_modify, cmd_new
+from .new_order import cmd_new
+from .order_commands import cmd_cancel, cmd_cancel_all, cmd_modify
 from .queries import cmd_book, cmd_metrics
 from .session_commands import cmd_end_of_day, cmd_halt, cmd_instrument, cmd_resume, cmd_tick
 from .state import ReferenceState
@@ -89,6 +93,7 @@ class ReferenceExchange:
             _HANDLERS[name](state, cmd)
         except Malformed as exc:
             events.reject(cmd, "bad_command", str(exc))
+        release_triggered(state)  # only a command that printed trades can have triggered any
         return out
 
     @property

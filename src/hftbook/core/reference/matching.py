@@ -17,11 +17,15 @@ Invariants:
 - The dry runs (``fok_would_fill``, ``post_only_would_trade``) walk the makers in the
   order ``match`` would reach them, but change nothing and write no events.
 - ``match`` never rests the taker; its caller decides what happens to what is left.
+- ``match`` calls ``on_print(symbol, price)`` right after writing each ``trade`` event (and
+  after the fill has been applied to both orders), before it looks at the next maker.
 
 Only the standard library is used.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from .book import NaiveBook
 from .events import EventLog
@@ -30,8 +34,10 @@ from .model import Order
 __all__ = ["fok_would_fill", "match", "post_only_would_trade"]
 
 
-def match(book: NaiveBook, events: EventLog, taker: Order) -> bool:
-    """Match ``taker`` (not in the book) against the book.
+def match(
+    book: NaiveBook, events: EventLog, taker: Order, on_print: Callable[[str, int], None]
+) -> bool:
+    """Match ``taker`` (not in the book) against the book; report every trade's price.
 
     Returns False if STP cancelled the taker (its ``cancelled`` event is already written;
     this includes a decrement to zero), True otherwise: the taker is still alive, with
@@ -77,6 +83,8 @@ def match(book: NaiveBook, events: EventLog, taker: Order) -> bool:
         taker.open -= qty
         if maker.open == 0:
             book.remove(maker)
+        assert maker.price is not None
+        on_print(maker.symbol, maker.price)
     return True
 
 

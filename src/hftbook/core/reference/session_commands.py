@@ -8,10 +8,12 @@ the wrong type, and writes a rejection for any other refusal.
 Invariants:
 
 - ``instrument`` adds a symbol, or redefines its tick and lot only while it has no live
-  orders; repeating the current definition is a no-op. Tick and lot stay positive. Success
-  writes no event.
+  orders (waiting stops included); repeating the current definition is a no-op. Tick and lot
+  stay positive. Success writes no event. A new tick keeps the symbol's last trade price
+  (the price, not the tick count).
 - ``halt`` and ``resume`` toggle a known symbol's flag and refuse (``bad_state``) a no-op.
-- ``end_of_day`` cancels every DAY order (reason ``expired``) in ``order_id`` order.
+- ``end_of_day`` cancels every DAY order, resting or waiting stop (reason ``expired``), in
+  ``order_id`` order.
 - ``tick`` does nothing itself: moving the clock and expiring GTD orders is done by
   ``ReferenceExchange.apply`` for every command.
 
@@ -48,9 +50,10 @@ def cmd_instrument(state: ReferenceState, cmd: dict[str, Any]) -> None:
         return
     if existing.tick == tick and existing.lot == lot:
         return
-    if state.book.has_live_orders(symbol):
+    if state.has_live_orders(symbol):
         state.events.reject(cmd, "instrument_busy", "symbol has live orders")
         return
+    state.stops.rescale(symbol, existing.tick, tick)
     existing.tick = tick
     existing.lot = lot
 
@@ -82,7 +85,7 @@ def cmd_resume(state: ReferenceState, cmd: dict[str, Any]) -> None:
 
 
 def cmd_end_of_day(state: ReferenceState, cmd: dict[str, Any]) -> None:
-    state.cancel_each(state.book.day_orders(), "expired")
+    state.cancel_each(state.day_orders(), "expired")
 
 
 def cmd_tick(state: ReferenceState, cmd: dict[str, Any]) -> None:

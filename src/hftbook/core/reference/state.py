@@ -1,15 +1,21 @@
 """The reference exchange's whole mutable state, shared by its command handlers.
 
-``ReferenceState`` bundles the instruments, the naive book, the event log (which holds the
-clock) and the order id counter, with the few steps that touch several of them at once.
+``ReferenceState`` bundles the instruments, the naive book, the waiting stops (with the
+last trade prices), the event log (which holds the clock) and the order id counter, with the
+few steps that touch several of them at once.
 
 Invariants:
 
 - ``events`` reads the very ``instruments`` dict held here (one dict, never replaced).
 - ``next_order_id`` counts accepted orders only, starting at 1; a rejected command never
   takes an id.
-- ``cancel_each`` removes each order from the book before writing its ``cancelled`` event,
-  in the order given, reporting its whole open quantity.
+- The live orders are the resting ones (``book``) and the waiting stops (``stops``); no
+  order is in both. Every question about live orders here (``find_live``, expiry,
+  ``end_of_day``, ``cancel_all``, busy symbols) asks both and merges the answers.
+- ``cancel_each`` removes each order from the book or the stops before writing its
+  ``cancelled`` event, in the order given, reporting its whole open quantity.
+- ``match`` is the only way in to ``matching.match``: every trade print reaches
+  ``StopBook.on_print`` at once, before the next maker is looked at.
 
 Only the standard library is used.
 """
@@ -23,7 +29,9 @@ from typing import Any
 from .book import NaiveBook
 from .events import EventLog
 from .fields import symbol_field
+from .matching import match
 from .model import Instrument, Order
+from .stops import StopBook
 
 __all__ = ["ReferenceState"]
 
@@ -34,6 +42,7 @@ class ReferenceState:
 
     instruments: dict[str, Instrument] = field(default_factory=dict)
     book: NaiveBook = field(default_factory=NaiveBook)
+    stops: StopBook = field(default_factory=StopBook)
     events: EventLog = field(init=False)
     next_order_id: int = 1
 
@@ -45,15 +54,52 @@ class ReferenceState:
         self.next_order_id += 1
         return order_id
 
+    def match(self, taker: Order) -> bool:
+        """``matching.match`` with every print reported to the waiting stops."""
+        return match(self.book, self.events, taker, self.stops.on_print)
+
+    # -- live orders: resting ones and waiting stops --------------------------------------
+
+    def live_orders(self) -> list[Order]:
+        """Every live order, resting or waiting, by order_id."""
+        return sorted(self.book.live + self.stops.orders(), key=lambda o: o.order_id)
+
+    def find_live(self, user: str, oid: str | int) -> Order | None:
+        found = self.book.find_live(user, oid)
+        return found if found is not None else self.stops.find_live(user, oid)
+
+    def has_live_orders(self, symbol: str) -> bool:
+        return any(o.symbol == symbol for o in self.live_orders())
+
+    def orders_of(self, user: str, symbol: str | None) -> list[Order]:
+        """The user's live orders (on ``symbol``, or everywhere if None), by order_id."""
+        return [
+            o
+            for o in self.live_orders()
+            if o.user == user and (symbol is None or o.symbol == symbol)
+        ]
+
+    def day_orders(self) -> list[Order]:
+        return [o for o in self.live_orders() if o.tif == "day"]
+
     def cancel_each(self, orders: Iterable[Order], reason: str) -> None:
-        """Take each order out of the book and report it cancelled with ``reason``."""
+        """Take each order out of the book (or the stops) and report it cancelled."""
         for o in orders:
             self.book.remove(o)
+            self.stops.remove(o)
             self.events.cancelled(o, reason, o.open)
 
     def expire_gtd(self) -> None:
-        """Cancel (reason ``expired``) every GTD order whose expiry the clock has reached."""
-        self.cancel_each(self.book.gtd_expiring(self.events.ts), "expired")
+        """Cancel (reason ``expired``) every GTD order whose expiry the clock has reached,
+        by (expire_ts, order_id)."""
+        ts = self.events.ts
+        due = [
+            o
+            for o in self.live_orders()
+            if o.tif == "gtd" and o.expire_ts is not None and o.expire_ts <= ts
+        ]
+        due.sort(key=lambda o: (o.expire_ts, o.order_id))
+        self.cancel_each(due, "expired")
 
     def known_instrument(self, cmd: dict[str, Any]) -> Instrument | None:
         """The command's instrument, or None after rejecting it ``unknown_symbol``.

@@ -1,0 +1,174 @@
+"""The ``new`` command of the reference exchange: validation, ``accepted``, then either
+matching (limit and market orders) or waiting (the four stop types).
+
+Invariants:
+
+- The checks run in the protocol's order, first failure wins: field types
+  (``bad_command``), ``display_qty`` (``unsupported``), unknown symbol, ``bad_qty``, then
+  ``bad_price`` for each price field in the order of the protocol's table (``price``;
+  ``trigger_price`` then ``price``; ``trail_amount`` or ``trail_pct`` then
+  ``limit_offset``), duplicate id (among resting orders and waiting stops), halted symbol,
+  GTD already expired, a ``stop`` / ``stop_limit`` whose condition already holds
+  (``stop_would_trigger``), market order with nothing against it, post-only that would
+  take. The stop types never reach the last two: they do not trade on arrival.
+- Every rejection (and every ``Malformed``) leaves the state exactly as it was: nothing is
+  changed before the last check has passed.
+- An accepted order takes the next ``order_id``. A stop is written ``accepted`` with its
+  own fields after the common ones and then only waits: no trade, no other event.
+
+Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from .decimals import decimal_parts, format_scaled, to_units
+from .fields import STOP_TYPES, NewOrderFields, parse_new_order
+from .incoming import execute, refusal
+from .model import Event, Instrument, Order
+from .state import ReferenceState
+from .stops import Stop
+
+__all__ = ["cmd_new"]
+
+_TICKS = "must be a positive tick multiple"
+
+
+class _BadPrice(Exception):
+    """A price field that is well-formed but not acceptable (``bad_price``)."""
+
+
+def _ticks(value: Decimal | None, inst: Instrument, name: str) -> int | None:
+    """A positive tick multiple in ticks (None stays None), or ``_BadPrice``."""
+    if value is None:
+        return None
+    ticks = to_units(value, inst.tick)
+    if ticks is None:
+        raise _BadPrice(f"{name} {_TICKS}")
+    return ticks
+
+
+def _offset_ticks(value: Decimal | None, inst: Instrument) -> int | None:
+    """``limit_offset``: zero or a positive tick multiple, or ``_BadPrice``."""
+    if value is None or value == 0:
+        return None if value is None else 0
+    ticks = to_units(value, inst.tick)
+    if ticks is None:
+        raise _BadPrice("limit_offset must be a tick multiple >= 0")
+    return ticks
+
+
+def _stop_of(f: NewOrderFields, inst: Instrument, order: Order) -> Stop | None:
+    """The stop record of a stop type (None for limit and market); its price fields are
+    checked in the table's order (``_BadPrice``)."""
+    if f.order_type not in STOP_TYPES:
+        return None
+    trigger = _ticks(f.trigger_price, inst, "trigger_price")
+    limit = _ticks(f.price, inst, "price")
+    amount = _ticks(f.trail_amount, inst, "trail_amount")
+    if f.trail_pct is not None and not 0 < f.trail_pct < 100:
+        raise _BadPrice("trail_pct must be between 0 and 100")
+    if f.trail_pct is not None and _places(f.trail_pct) > 6:
+        raise _BadPrice("trail_pct has more than 6 decimal places")
+    offset = _offset_ticks(f.limit_offset, inst)
+    return Stop(order, f.order_type, trigger, limit, amount, f.trail_pct, offset)
+
+
+def _accepted(f: NewOrderFields, inst: Instrument, order: Order, stop: Stop | None) -> Event:
+    ev: Event = {
+        "type": "accepted",
+        "ts": 0,  # set by the caller
+        "user": f.user,
+        "id": f.id,
+        "symbol": f.symbol,
+        "order_id": order.order_id,
+        "side": f.side,
+        "order_type": f.order_type,
+        "price": None if order.price is None else inst.price_str(order.price),
+        "qty": inst.qty_str(order.open),
+        "tif": f.tif,
+        "post_only": f.post_only,
+        "stp": f.stp,
+    }
+    if f.tif == "gtd":
+        ev["expire_ts"] = f.expire_ts
+    if stop is None:
+        return ev
+    if stop.kind == "stop_limit":  # price of a waiting stop_limit is its future limit
+        assert stop.limit is not None
+        ev["price"] = inst.price_str(stop.limit)
+    if stop.trigger is not None:
+        ev["trigger_price"] = inst.price_str(stop.trigger)
+    if stop.trail_amount is not None:
+        ev["trail_amount"] = inst.price_str(stop.trail_amount)
+    if stop.trail_pct is not None:
+        ev["trail_pct"] = format_scaled(*decimal_parts(stop.trail_pct))
+    if stop.limit_offset is not None:
+        ev["limit_offset"] = inst.price_str(stop.limit_offset)
+    return ev
+
+
+def cmd_new(state: ReferenceState, cmd: dict[str, Any]) -> None:
+    events = state.events
+    f = parse_new_order(cmd)  # 1. field types
+    if "display_qty" in cmd:  # 2. not available yet
+        events.reject(cmd, "unsupported", "icebergs are not available")
+        return
+    inst = state.instruments.get(f.symbol)  # 3. symbol
+    if inst is None:
+        events.reject(cmd, "unknown_symbol", "unknown symbol")
+        return
+    qty = to_units(f.qty, inst.lot)  # 4. qty, then the price fields
+    if qty is None:
+        events.reject(cmd, "bad_qty", "qty must be a positive lot multiple")
+        return
+    order = Order(0, f.user, f.id, f.symbol, f.side, f.order_type, None, qty, f.tif,
+                  f.expire_ts, f.post_only, f.stp)  # fmt: skip
+    try:
+        if f.order_type == "limit":
+            order.price = _ticks(f.price, inst, "price")
+        stop = _stop_of(f, inst, order)
+    except _BadPrice as exc:
+        events.reject(cmd, "bad_price", str(exc))
+        return
+    if state.find_live(f.user, f.id) is not None:  # 5. duplicate
+        events.reject(cmd, "duplicate_id", "id is already live")
+        return
+    if inst.halted:  # 6. halted
+        events.reject(cmd, "halted", "symbol is halted")
+        return
+    if f.expire_ts is not None and f.expire_ts <= events.ts:  # 7. gtd already expired
+        events.reject(cmd, "expired", "expire_ts has passed")
+        return
+    if stop is not None and stop.trigger is not None:  # 8. stop condition already holds
+        if state.stops.would_trigger(f.symbol, f.side, stop.trigger):
+            events.reject(cmd, "stop_would_trigger", "stop condition already holds")
+            return
+    if stop is None:  # 9. market against an empty side, 10. post-only that would take
+        reason = refusal(state, order)
+        if reason is not None:
+            message = "nothing to match" if reason == "no_liquidity" else "post-only would trade"
+            events.reject(cmd, reason, message)
+            return
+    order.order_id = state.take_order_id()
+    accepted = _accepted(f, inst, order, stop)
+    accepted["ts"] = events.ts
+    events.append(accepted)
+    if stop is not None:
+        state.stops.add(stop)
+    else:
+        execute(state, order)
+
+
+def _places(d: Decimal) -> int:
+    """Decimal places of `d` ignoring trailing zeros, read off its digit tuple (no context,
+    no string: "1e-999999999" must not expand to a billion characters)."""
+    t = d.as_tuple()
+    digits = list(t.digits)
+    exponent = int(t.exponent)
+    while digits and digits[-1] == 0:
+        digits.pop()
+        exponent += 1
+    return max(0, -exponent) if digits else 0
