@@ -342,6 +342,8 @@ class Exchange:
         if not 0 <= offset <= MAX_UNITS:
             return self.reject("new", "bad_price", "limit_offset must be a tick multiple >= 0",
                                user, cid, symbol)
+        # The same admission steps as `submit` (written out there too: it is the hot path and a
+        # shared helper would cost it a call per order).
         orders = self.live.get(user)
         if orders is None:
             orders = self.live[user] = {}
