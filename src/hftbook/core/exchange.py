@@ -217,7 +217,7 @@ class Exchange:
                 return oid
             book.match(o, lim)
             if book.stops is not None and book.stops.pending:
-                self._finish_then_release(book, o, otype, orders)
+                self._finish_then_release(book, o, orders)
                 return oid
             rem = o.qty
             if not rem:
@@ -372,21 +372,19 @@ class Exchange:
             self._push_gtd(o)
         return oid
 
-    def _finish_then_release(self, book: OrderBook, o: Order, otype: int, orders: dict[Any, Order]) -> None:
+    def _finish_then_release(self, book: OrderBook, o: Order, orders: dict[Any, Order]) -> None:
         """An incoming order's matching triggered stops: settle its remainder, then release."""
         rem = o.qty
         if rem:
-            if otype == MARKET:
-                o.qty = 0
-                self.out.append((EV_CANCELLED, o, "no_liquidity", rem))
-            elif o.tif == IOC or o.tif == FOK:
-                o.qty = 0
-                self.out.append((EV_CANCELLED, o, "ioc" if o.tif == IOC else "fok", rem))
-            else:
+            reason = _leftover_reason(o)
+            if reason is None:
                 book.rest(o)
                 orders[o.cid] = o
                 if o.tif == GTD:
                     self._push_gtd(o)
+            else:
+                o.qty = 0
+                self.out.append((EV_CANCELLED, o, reason, rem))
         self._release(book)
 
     def _release(self, book: OrderBook) -> None:
@@ -422,26 +420,18 @@ class Exchange:
         qty = o.qty
         lim = taker_limit_key(o.side, price) if price else NO_LIMIT
         crossing = book.crosses(o, lim)
-        reason = None
         if not crossing:
-            if not price:
-                reason = "no_liquidity"
-            elif o.tif == IOC or o.tif == FOK:
-                reason = "ioc" if o.tif == IOC else "fok"
+            reason = _leftover_reason(o)
         elif o.post_only and book.would_trade(o, lim, qty):
             reason = "post_only"
         elif o.tif == FOK and not book.fok_fillable(o, lim):
             reason = "fok"
         else:
             book.match(o, lim)
-            rem = o.qty
-            if rem and not price:
-                reason = "no_liquidity"
-            elif rem and (o.tif == IOC or o.tif == FOK):
-                reason = "ioc" if o.tif == IOC else "fok"
-            elif not rem:
+            if not o.qty:
                 del self.live[o.user][o.cid]
                 return
+            reason = _leftover_reason(o)
         if reason is None:
             book.rest(o)
             return
@@ -512,6 +502,20 @@ class Exchange:
         unlink(o)
         del self.live[o.user][o.cid]
         self.out.append((EV_CANCELLED, o, reason, rem))
+
+
+def _leftover_reason(o: Order) -> str | None:
+    """Why an incoming order's unfilled remainder is cancelled, or None if it rests.
+
+    `submit` makes the same decision inline on its hot path.
+    """
+    if not o.price:
+        return "no_liquidity"  # market orders never rest
+    if o.tif == IOC:
+        return "ioc"
+    if o.tif == FOK:
+        return "fok"
+    return None
 
 
 def _by_oid(o: Order) -> int:
