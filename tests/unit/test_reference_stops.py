@@ -76,7 +76,7 @@ def test_accepted_event_layout() -> None:
         (new("a", "x", "buy", "stop", 1, trigger_price=5, post_only=True), "bad_command"),
         (new("a", "x", "buy", "stop_limit", 1, trigger_price=5, price=5, post_only=True,
              tif="ioc"), "bad_command"),
-        (new("a", "x", "buy", "stop", 1, trigger_price=5, display_qty="1"), "unsupported"),
+        (new("a", "x", "buy", "stop", 1, trigger_price=5, display_qty="1"), "bad_command"),
         (new("a", "x", "buy", "stop_limit", 0, trigger_price="0.5", price=0), "bad_qty"),
         (new("a", "x", "buy", "stop_limit", 1, trigger_price="0.5", price=5), "bad_price"),
         (new("a", "x", "buy", "trailing_stop", 1, trail_amount="0"), "bad_price"),

@@ -11,12 +11,14 @@ in production: its cost per command is linear (per fill) in the number of live o
 Modules, each stating its own invariants:
 
 - ``decimals``: parsing input numbers exactly, formatting canonical decimal strings;
-- ``model``: the plain records (instrument, order, event and level shapes);
+- ``model``: the plain records (instrument, order, iceberg, event and level shapes);
+- ``iceberg``: iceberg slices and refills, and their SplitMix64 generator;
 - ``fields``: command field validation (``Malformed``, i.e. ``bad_command``);
 - ``events``: the clock, trade ids and the writing of events;
 - ``book``: the naive book, one list of resting orders searched by linear scans;
 - ``stops``: the waiting stops, one plain list, and every symbol's last trade price;
-- ``matching``: matching, self-trade prevention and the FOK / post-only dry runs;
+- ``matching``: matching, self-trade prevention, iceberg refills and the FOK / post-only
+  dry runs;
 - ``state``: the exchange's whole mutable state, shared by the handlers;
 - ``incoming``: what an accepted order or a released stop does (gates, FOK, matching,
   remainder), and the release of triggered stops;
@@ -32,8 +34,11 @@ Invariants of the package:
 - ``order_id`` counts accepted orders only; ``trade_id`` counts trades over the exchange.
 - A live order is either resting in the book or a waiting stop, never both; a stop that
   triggers is released within the same command, after that command's own matching.
+- An iceberg is one live order: a visible slice in the book (what matches, and what
+  ``book`` and ``metrics`` show) and a hidden part outside it; every quantity reported
+  for the order as a whole (``cancelled``, ``modified``) is the two together.
 
-``display_qty`` (icebergs) and algorithms are rejected ``unsupported``.
+Algorithms (``algo``) are rejected ``unsupported``.
 """
 
 from __future__ import annotations

@@ -10,11 +10,16 @@ Invariants:
 
 - ``live`` holds exactly the resting limit orders (released stops that rested included), in
   no meaningful order; each has ``open > 0``, an integer ``price`` in ticks and a ``seq``
-  that no other order shares.
+  that no other order shares. An iceberg is one entry: ``open`` is its visible slice and
+  its hidden quantity is in ``ice.hidden`` (never matched or shown directly).
 - Priority on a side is (best price first, then lowest ``seq``). ``rest`` gives an order a
   fresh ``seq`` each time it joins the back of a level; the caller decides when that is
   (on arrival, on release of a stop, or on a modify that changes the price or raises the
-  quantity).
+  quantity). ``rest`` takes an order holding its whole open quantity in ``open`` and shows
+  an iceberg's first slice; ``requeue`` moves an iceberg whose slice was just refilled to
+  the back of its level (a new queue entry, behind every order already there).
+- ``levels_view`` and everything built on it (``book``, ``metrics``) see visible slices
+  only; an iceberg counts as one order. ``hidden_view`` is the only view of hidden parts.
 - At most one live order has a given (user, id); ids of different types never match
   (``1`` is not ``"1"``, and never ``True``).
 - Every list handed out is a new list: callers may remove orders while walking it.
@@ -24,6 +29,7 @@ Only the standard library is used.
 
 from __future__ import annotations
 
+from .iceberg import show_first_slice
 from .model import Level, Order
 
 __all__ = ["NaiveBook"]
@@ -45,10 +51,17 @@ class NaiveBook:
     # -- changes ------------------------------------------------------------------------
 
     def rest(self, order: Order) -> None:
-        """Put ``order`` at the back of its level (with a fresh time priority)."""
+        """Put ``order`` (its whole open quantity in ``open``) at the back of its level, with a
+        fresh time priority; an iceberg shows its first slice and hides the rest."""
+        show_first_slice(order)
         order.seq = self._next_seq
         self._next_seq += 1
         self.live.append(order)
+
+    def requeue(self, order: Order) -> None:
+        """A resting iceberg's slice was refilled: it joins the back of its level again."""
+        order.seq = self._next_seq
+        self._next_seq += 1
 
     def remove(self, order: Order) -> None:
         self.live = [o for o in self.live if o is not order]
@@ -99,6 +112,14 @@ class NaiveBook:
             members.append((o.order_id, o.open))
             levels[-1] = (price, total + o.open, count + 1, members)
         return levels
+
+    def hidden_view(self) -> dict[int, tuple[int, int, int]]:
+        """order_id -> (display, variance, hidden lots) for every resting iceberg."""
+        return {
+            o.order_id: (o.ice.display, o.ice.variance, o.ice.hidden)
+            for o in self.live
+            if o.ice is not None
+        }
 
     def live_order_prices(self) -> dict[int, int]:
         """order_id -> resting price in ticks, for every live order."""

@@ -15,6 +15,11 @@ Invariants:
   exactly one per ``trade`` event.
 - The instruments mapping is the exchange's own (shared, not copied) and is only read, to
   turn ticks and lots into decimal strings.
+- ``modified`` reports an order's whole open quantity (an iceberg's visible slice plus its
+  hidden part), then ``reason`` and ``refill`` only when given; ``trade`` ends with
+  ``maker_refill`` only when the trade used up an iceberg slice and a new one was shown.
+  ``cancelled`` writes the ``remaining`` its caller gives (the whole open quantity, except
+  for an STP decrement to zero, which reports what was taken off).
 - ``triggered`` writes a stop's level exactly: a whole number of ticks as every price is;
   a fractional one (possible only after a tick redefinition) as its exact decimal.
 
@@ -81,7 +86,7 @@ class EventLog:
             }
         )
 
-    def modified(self, order: Order, reason: str | None) -> None:
+    def modified(self, order: Order, reason: str | None, refill: int | None = None) -> None:
         inst = self._instruments[order.symbol]
         ev: Event = {
             "type": "modified",
@@ -91,28 +96,31 @@ class EventLog:
             "symbol": order.symbol,
             "order_id": order.order_id,
             "price": None if order.price is None else inst.price_str(order.price),
-            "qty": inst.qty_str(order.open),
+            "qty": inst.qty_str(order.total()),
         }
         if reason is not None:
             ev["reason"] = reason
+        if refill is not None:
+            ev["refill"] = inst.qty_str(refill)
         self.out.append(ev)
 
-    def trade(self, maker: Order, taker: Order, qty: int) -> None:
+    def trade(self, maker: Order, taker: Order, qty: int, maker_refill: int | None = None) -> None:
         inst = self._instruments[maker.symbol]
         assert maker.price is not None
-        self.out.append(
-            {
-                "type": "trade",
-                "ts": self.ts,
-                "symbol": maker.symbol,
-                "trade_id": self.next_trade_id,
-                "price": inst.price_str(maker.price),
-                "qty": inst.qty_str(qty),
-                "side": taker.side,
-                "maker": {"user": maker.user, "id": maker.id, "order_id": maker.order_id},
-                "taker": {"user": taker.user, "id": taker.id, "order_id": taker.order_id},
-            }
-        )
+        ev: Event = {
+            "type": "trade",
+            "ts": self.ts,
+            "symbol": maker.symbol,
+            "trade_id": self.next_trade_id,
+            "price": inst.price_str(maker.price),
+            "qty": inst.qty_str(qty),
+            "side": taker.side,
+            "maker": {"user": maker.user, "id": maker.id, "order_id": maker.order_id},
+            "taker": {"user": taker.user, "id": taker.id, "order_id": taker.order_id},
+        }
+        if maker_refill is not None:
+            ev["maker_refill"] = inst.qty_str(maker_refill)
+        self.out.append(ev)
         self.next_trade_id += 1
 
     def triggered(self, order: Order, level: int | Fraction) -> None:

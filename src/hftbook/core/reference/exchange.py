@@ -2,7 +2,8 @@
 
 ``apply`` takes one command, moves the clock, expires due GTD orders, dispatches to the
 command's handler and returns the events written; the introspection methods expose the
-book in the fast engine's shapes, for the differential property tests.
+book in the fast engine's shapes (visible quantities), plus the icebergs' hidden parts, for
+the differential property tests.
 
 Invariants (each holds after every call to ``apply``):
 
@@ -107,6 +108,11 @@ class ReferenceExchange:
         """One side of a book, best level first, in the fast engine's introspection shape:
         (price_ticks, total_lots, order_count, [(order_id, open_lots), ...] in FIFO order)."""
         return self._state.book.levels_view(symbol, is_bid)
+
+    def hidden_view(self) -> dict[int, tuple[int, int, int]]:
+        """order_id -> (display, variance, hidden lots) for every resting iceberg, so that a
+        test can add the hidden parts ``levels_view`` leaves out (it shows visible slices)."""
+        return self._state.book.hidden_view()
 
     def live_order_prices(self) -> dict[int, int]:
         """order_id -> resting price in ticks, for every live order."""

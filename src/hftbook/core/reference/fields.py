@@ -14,6 +14,10 @@ Invariants:
   fields it needs (the table of ``docs/PROTOCOL.md``); ``price`` must be absent or null for
   the types without one, a trailing type needs exactly one of ``trail_amount`` and
   ``trail_pct`` (null counts as absent); any other field is ignored.
+- ``display_qty`` (an iceberg) is read only as a well-formed number on a ``limit`` order
+  with a resting tif (``gtc``, ``gtd``, ``day``), and ``display_variance`` only next to a
+  ``display_qty``; null counts as absent for both. Whether they are acceptable lot
+  multiples is for ``new`` to say (``bad_qty``), not ``bad_command``.
 
 Only the standard library is used.
 """
@@ -142,6 +146,8 @@ class NewOrderFields:
     trail_amount: Decimal | None = None  # trailing types: exactly one of amount and pct
     trail_pct: Decimal | None = None
     limit_offset: Decimal | None = None  # trailing_stop_limit only
+    display_qty: Decimal | None = None  # icebergs: gtc, gtd or day limit orders only
+    display_variance: Decimal | None = None  # only with display_qty
 
 
 def parse_new_order(cmd: dict[str, Any]) -> NewOrderFields:
@@ -191,6 +197,12 @@ def parse_new_order(cmd: dict[str, Any]) -> NewOrderFields:
         expire_ts = raw_expire
     if post_only and not (otype in POST_ONLY_TYPES and tif in RESTING_TIFS):
         raise Malformed("post_only needs a gtc, gtd or day limit or stop-limit order")
+    display_qty = optional_number_field(cmd, "display_qty")
+    if display_qty is not None and not (otype == "limit" and tif in RESTING_TIFS):
+        raise Malformed("display_qty needs a gtc, gtd or day limit order")
+    display_variance = optional_number_field(cmd, "display_variance")
+    if display_variance is not None and display_qty is None:
+        raise Malformed("display_variance needs display_qty")
     assert isinstance(side, str) and isinstance(otype, str)
     assert isinstance(tif, str) and isinstance(stp, str)
     return NewOrderFields(
@@ -209,4 +221,6 @@ def parse_new_order(cmd: dict[str, Any]) -> NewOrderFields:
         trail_amount=trail_amount,
         trail_pct=trail_pct,
         limit_offset=limit_offset,
+        display_qty=display_qty,
+        display_variance=display_variance,
     )

@@ -10,7 +10,10 @@ Invariants:
 
 - ``refusal`` and the dry runs change nothing; ``execute`` writes every event of the
   order's own matching and either rests the remainder (a GTC/GTD/DAY limit order, at the
-  back of its level) or cancels it: ``no_liquidity`` for a market order, ``ioc`` for IOC.
+  back of its level; an iceberg shows a slice of it and hides the rest) or cancels it:
+  ``no_liquidity`` for a market order, ``ioc`` for IOC.
+- An incoming iceberg (never IOC or FOK) goes through the post-only check and matching
+  with its whole quantity, like any limit order; only what rests is cut into slices.
 - ``release_triggered`` releases one stop at a time, always the triggered one with the
   lowest ``order_id`` (stops triggered by a released stop's own trades included), and
   returns only when no triggered stop is left. Each release writes ``triggered`` first.

@@ -8,6 +8,11 @@ Invariants:
 - An ``Order`` has ``price`` in ticks (``None`` only for a market order, which never
   rests) and ``open`` in lots. A resting order has ``open > 0`` and a ``seq`` (time
   priority) that no other order shares; ``order_id`` is 0 until the order is accepted.
+- An iceberg is an ``Order`` whose ``ice`` is an ``Iceberg`` (``None`` for every other
+  order). Resting, its ``open`` is the visible slice (the only matchable part) and
+  ``ice.hidden`` the rest; on its way in as a taker its whole open quantity is in ``open``
+  and ``ice.hidden`` is 0. Either way ``Order.total()`` is its whole open quantity.
+  ``0 <= ice.variance < ice.display``; ``ice.rng`` is its SplitMix64 state (see ``iceberg``).
 - ``Event`` is a plain dict whose key order is the order the keys are written in.
 
 Only the standard library is used.
@@ -21,7 +26,7 @@ from typing import Any
 
 from .decimals import decimal_parts, format_scaled
 
-__all__ = ["Event", "Instrument", "Level", "Order"]
+__all__ = ["Event", "Iceberg", "Instrument", "Level", "Order"]
 
 Event = dict[str, Any]
 # One side's level, in the fast engine's introspection shape:
@@ -53,6 +58,16 @@ class Instrument:
 
 
 @dataclass
+class Iceberg:
+    """The iceberg terms of an order (contract rule 8) and its hidden quantity, in lots."""
+
+    display: int  # the size of a slice, before variance
+    variance: int  # 0 <= variance < display: a refill is display + r, r in [-variance, variance]
+    hidden: int = 0  # quantity not in the visible slice (0 while the order is a taker)
+    rng: int = 0  # SplitMix64 state: the engine order_id, then advanced once per refill
+
+
+@dataclass
 class Order:
     """One order, as a taker on its way in or as a maker resting in the book."""
 
@@ -69,6 +84,11 @@ class Order:
     post_only: bool
     stp: str
     seq: int = 0  # time priority, set when the order joins the back of a level
+    ice: Iceberg | None = None  # icebergs only
+
+    def total(self) -> int:
+        """The whole open quantity: the visible slice plus an iceberg's hidden part."""
+        return self.open if self.ice is None else self.open + self.ice.hidden
 
     def crosses(self, maker_price: int) -> bool:
         """Whether this order, as a taker, may trade at ``maker_price``."""

@@ -4,7 +4,8 @@ matching (limit and market orders) or waiting (the four stop types).
 Invariants:
 
 - The checks run in the protocol's order, first failure wins: field types
-  (``bad_command``), ``display_qty`` (``unsupported``), unknown symbol, ``bad_qty``, then
+  (``bad_command``), unknown symbol, ``bad_qty`` (``qty``, then ``display_qty``: a lot
+  multiple in 1 .. qty, then ``display_variance``: a lot multiple in 0 .. display - 1), then
   ``bad_price`` for each price field in the order of the protocol's table (``price``;
   ``trigger_price`` then ``price``; ``trail_amount`` or ``trail_pct`` then
   ``limit_offset``), duplicate id (among resting orders and waiting stops), halted symbol,
@@ -15,6 +16,8 @@ Invariants:
   changed before the last check has passed.
 - An accepted order takes the next ``order_id``. A stop is written ``accepted`` with its
   own fields after the common ones and then only waits: no trade, no other event.
+- An iceberg is written ``accepted`` with ``display_qty`` (and ``display_variance`` when it
+  is not 0) last; its generator is seeded with its ``order_id`` when it takes it.
 
 Only the standard library is used.
 """
@@ -27,7 +30,7 @@ from typing import Any
 from .decimals import decimal_parts, format_scaled, to_units
 from .fields import STOP_TYPES, NewOrderFields, parse_new_order
 from .incoming import execute, refusal
-from .model import Event, Instrument, Order
+from .model import Event, Iceberg, Instrument, Order
 from .state import ReferenceState
 from .stops import Stop
 
@@ -76,6 +79,22 @@ def _stop_of(f: NewOrderFields, inst: Instrument, order: Order) -> Stop | None:
     return Stop(order, f.order_type, trigger, limit, amount, f.trail_pct, offset)
 
 
+def _iceberg_of(f: NewOrderFields, inst: Instrument, qty: int) -> Iceberg | str | None:
+    """The iceberg terms in lots (None for any other order), or the ``bad_qty`` message."""
+    if f.display_qty is None:
+        return None
+    display = to_units(f.display_qty, inst.lot)
+    if display is None or display > qty:
+        return "display_qty must be a positive lot multiple <= qty"
+    variance = 0
+    if f.display_variance is not None and f.display_variance != 0:
+        units = to_units(f.display_variance, inst.lot)
+        if units is None or units >= display:
+            return "display_variance must be a lot multiple >= 0 and < display_qty"
+        variance = units
+    return Iceberg(display, variance)
+
+
 def _accepted(f: NewOrderFields, inst: Instrument, order: Order, stop: Stop | None) -> Event:
     ev: Event = {
         "type": "accepted",
@@ -94,6 +113,10 @@ def _accepted(f: NewOrderFields, inst: Instrument, order: Order, stop: Stop | No
     }
     if f.tif == "gtd":
         ev["expire_ts"] = f.expire_ts
+    if order.ice is not None:  # a limit order: no stop fields
+        ev["display_qty"] = inst.qty_str(order.ice.display)
+        if order.ice.variance > 0:
+            ev["display_variance"] = inst.qty_str(order.ice.variance)
     if stop is None:
         return ev
     if stop.kind == "stop_limit":  # price of a waiting stop_limit is its future limit
@@ -113,19 +136,20 @@ def _accepted(f: NewOrderFields, inst: Instrument, order: Order, stop: Stop | No
 def cmd_new(state: ReferenceState, cmd: dict[str, Any]) -> None:
     events = state.events
     f = parse_new_order(cmd)  # 1. field types
-    if "display_qty" in cmd:  # 2. not available yet
-        events.reject(cmd, "unsupported", "icebergs are not available")
-        return
-    inst = state.instruments.get(f.symbol)  # 3. symbol
+    inst = state.instruments.get(f.symbol)  # 2. symbol
     if inst is None:
         events.reject(cmd, "unknown_symbol", "unknown symbol")
         return
-    qty = to_units(f.qty, inst.lot)  # 4. qty, then the price fields
+    qty = to_units(f.qty, inst.lot)  # 3. qty, display_qty, display_variance, then prices
     if qty is None:
         events.reject(cmd, "bad_qty", "qty must be a positive lot multiple")
         return
+    ice = _iceberg_of(f, inst, qty)
+    if isinstance(ice, str):
+        events.reject(cmd, "bad_qty", ice)
+        return
     order = Order(0, f.user, f.id, f.symbol, f.side, f.order_type, None, qty, f.tif,
-                  f.expire_ts, f.post_only, f.stp)  # fmt: skip
+                  f.expire_ts, f.post_only, f.stp, ice=ice)  # fmt: skip
     try:
         if f.order_type == "limit":
             order.price = _ticks(f.price, inst, "price")
@@ -133,26 +157,28 @@ def cmd_new(state: ReferenceState, cmd: dict[str, Any]) -> None:
     except _BadPrice as exc:
         events.reject(cmd, "bad_price", str(exc))
         return
-    if state.find_live(f.user, f.id) is not None:  # 5. duplicate
+    if state.find_live(f.user, f.id) is not None:  # 4. duplicate
         events.reject(cmd, "duplicate_id", "id is already live")
         return
-    if inst.halted:  # 6. halted
+    if inst.halted:  # 5. halted
         events.reject(cmd, "halted", "symbol is halted")
         return
-    if f.expire_ts is not None and f.expire_ts <= events.ts:  # 7. gtd already expired
+    if f.expire_ts is not None and f.expire_ts <= events.ts:  # 6. gtd already expired
         events.reject(cmd, "expired", "expire_ts has passed")
         return
-    if stop is not None and stop.trigger is not None:  # 8. stop condition already holds
+    if stop is not None and stop.trigger is not None:  # 7. stop condition already holds
         if state.stops.would_trigger(f.symbol, f.side, stop.trigger):
             events.reject(cmd, "stop_would_trigger", "stop condition already holds")
             return
-    if stop is None:  # 9. market against an empty side, 10. post-only that would take
+    if stop is None:  # 8. market against an empty side, 9. post-only that would take
         reason = refusal(state, order)
         if reason is not None:
             message = "nothing to match" if reason == "no_liquidity" else "post-only would trade"
             events.reject(cmd, reason, message)
             return
     order.order_id = state.take_order_id()
+    if order.ice is not None:
+        order.ice.rng = order.order_id  # the seed of its refill generator
     accepted = _accepted(f, inst, order, stop)
     accepted["ts"] = events.ts
     events.append(accepted)

@@ -11,9 +11,11 @@ Invariants:
   changed before the last check has passed.
 - ``cancel`` and ``cancel_all`` reach every live order: resting ones and waiting stops.
   ``modify`` reaches resting orders only: a waiting stop is ``unknown_order`` to it.
-- A modify that keeps the price and does not raise the quantity keeps the order's time
-  priority; any other modify takes it out, matches it as a taker and rests what is left at
-  the back of its level.
+- A modify's ``qty`` is the whole open quantity (an iceberg's visible slice plus its hidden
+  part). One that keeps the price and does not raise the quantity keeps the order's time
+  priority (an iceberg loses hidden quantity first, then visible); any other modify takes
+  it out, matches it as a taker with its whole quantity and rests what is left at the back
+  of its level (an iceberg as a fresh first slice). The iceberg's generator carries on.
 - ``cancel_all`` cancels in ``order_id`` order, resting orders and waiting stops merged.
 
 Only the standard library is used.
@@ -61,7 +63,7 @@ def cmd_modify(state: ReferenceState, cmd: dict[str, Any]) -> None:
             events.reject(cmd, "bad_price", "price must be a positive tick multiple")
             return
         new_price = parsed_price
-    new_qty = order.open
+    new_qty = order.total()
     if qty_dec is not None:
         parsed_qty = to_units(qty_dec, inst.lot)
         if parsed_qty is None:
@@ -72,16 +74,26 @@ def cmd_modify(state: ReferenceState, cmd: dict[str, Any]) -> None:
         events.reject(cmd, "halted", "symbol is halted")
         return
     if order.post_only:
-        probe = replace(order, price=new_price, open=new_qty, seq=0)
+        # A stand-in taker with the whole new quantity (dry runs read no iceberg terms).
+        probe = replace(order, price=new_price, open=new_qty, seq=0, ice=None)
         if post_only_would_trade(state.book, probe):
             events.reject(cmd, "post_only", "post-only modify would trade")
             return
-    keeps_priority = new_price == order.price and new_qty <= order.open
-    order.price = new_price
-    order.open = new_qty
-    events.modified(order, None)
-    if keeps_priority:
+    ice = order.ice
+    if new_price == order.price and new_qty <= order.total():  # keeps its time priority
+        cut = order.total() - new_qty
+        if ice is not None:
+            from_hidden = min(cut, ice.hidden)
+            ice.hidden -= from_hidden
+            cut -= from_hidden
+        order.open -= cut
+        events.modified(order, None)
         return
+    order.price = new_price
+    order.open = new_qty  # a taker again: its whole quantity, nothing hidden
+    if ice is not None:
+        ice.hidden = 0
+    events.modified(order, None)
     state.book.remove(order)
     alive = state.match(order)
     if alive and order.open > 0:

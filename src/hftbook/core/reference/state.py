@@ -13,7 +13,8 @@ Invariants:
   order is in both. Every question about live orders here (``find_live``, expiry,
   ``end_of_day``, ``cancel_all``, busy symbols) asks both and merges the answers.
 - ``cancel_each`` removes each order from the book or the stops before writing its
-  ``cancelled`` event, in the order given, reporting its whole open quantity.
+  ``cancelled`` event, in the order given, reporting its whole open quantity (for an
+  iceberg, its visible slice plus its hidden part).
 - ``match`` is the only way in to ``matching.match``: every trade print reaches
   ``StopBook.on_print`` at once, before the next maker is looked at.
 
@@ -87,7 +88,7 @@ class ReferenceState:
         for o in orders:
             self.book.remove(o)
             self.stops.remove(o)
-            self.events.cancelled(o, reason, o.open)
+            self.events.cancelled(o, reason, o.total())
 
     def expire_gtd(self) -> None:
         """Cancel (reason ``expired``) every GTD order whose expiry the clock has reached,
