@@ -9,8 +9,8 @@ Invariants:
 
 - ``instrument`` adds a symbol, or redefines its tick and lot only while it has no live
   orders (waiting stops included); repeating the current definition is a no-op. Tick and lot
-  stay positive. Success writes no event. A new tick keeps the symbol's last trade price
-  (the price, not the tick count).
+  stay positive. Success writes no event. A new tick size forgets the symbol's last trade
+  price (stops then behave as before the first trade); a new lot size alone keeps it.
 - ``halt`` and ``resume`` toggle a known symbol's flag and refuse (``bad_state``) a no-op.
 - ``end_of_day`` cancels every DAY order, resting or waiting stop (reason ``expired``), in
   ``order_id`` order.

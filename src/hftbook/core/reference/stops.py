@@ -16,8 +16,8 @@ Invariants:
 - A sell trailing stop's reference only goes up, a buy one's only down, and only at a
   print on its own symbol; ``fired`` is set once (to the level at that print) and never
   changes afterwards: a triggered stop stays triggered and its level is frozen.
-- ``last`` is in ticks of the symbol's current tick size (``rescale`` keeps it so when a
-  symbol's tick is redefined; only then can it be a non-integral ``Fraction``).
+- ``last`` is in ticks of the symbol's current tick size: ``rescale`` forgets it when the
+  symbol's tick is redefined, so it is always a whole number of ticks.
 - ``pop_fired`` hands out the triggered stop with the lowest ``order_id`` and forgets it.
 
 Only the standard library is used.
@@ -34,8 +34,8 @@ from .model import Order
 
 __all__ = ["Price", "Stop", "StopBook", "limit_when_released", "stop_level"]
 
-# A price in ticks. Integral everywhere, except a last trade price carried across a tick
-# redefinition that does not divide it (and what a trailing stop derives from it).
+# A price in ticks. Integral in practice (a new tick forgets the last trade price, and the
+# trailing levels are rounded to whole ticks); typed wide so the level arithmetic may be exact.
 Price = int | Fraction
 
 # trail_pct values this small move the level by less than one tick at any price a 64-bit
