@@ -27,6 +27,10 @@ class Side(StrEnum):
 class OrderType(StrEnum):
     LIMIT = "limit"
     MARKET = "market"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+    TRAILING_STOP = "trailing_stop"
+    TRAILING_STOP_LIMIT = "trailing_stop_limit"
 
 
 class TIF(StrEnum):
@@ -61,6 +65,21 @@ class Accepted(Event):
     price: Decimal | None
     qty: Decimal
     tif: TIF
+    trigger_price: Decimal | None = None
+    trail_amount: Decimal | None = None
+    trail_pct: Decimal | None = None
+    limit_offset: Decimal | None = None
+    display_qty: Decimal | None = None
+    display_variance: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Triggered(Event):
+    user: str
+    id: str | int
+    symbol: str
+    order_id: int
+    trigger_price: Decimal
 
 
 @dataclass(frozen=True)
@@ -88,6 +107,7 @@ class Trade(Event):
     side: Side
     maker: Party
     taker: Party
+    maker_refill: Decimal | None = None  # an iceberg maker's new visible slice
 
 
 @dataclass(frozen=True)
@@ -109,6 +129,7 @@ class Modified(Event):
     price: Decimal | None
     qty: Decimal
     reason: str | None = None
+    refill: Decimal | None = None  # an iceberg's new visible slice after an STP decrement
 
 
 @dataclass(frozen=True)
@@ -155,16 +176,21 @@ def to_event(e: dict[str, Any]) -> Event:
     t, ts = e["type"], e["ts"]
     if t == "accepted":
         return Accepted(ts, e["user"], e["id"], e["symbol"], e["order_id"], Side(e["side"]),
-                        OrderType(e["order_type"]), _dec(e["price"]), Decimal(e["qty"]), TIF(e["tif"]))
+                        OrderType(e["order_type"]), _dec(e["price"]), Decimal(e["qty"]), TIF(e["tif"]),
+                        _dec(e.get("trigger_price")), _dec(e.get("trail_amount")),
+                        _dec(e.get("trail_pct")), _dec(e.get("limit_offset")),
+                        _dec(e.get("display_qty")), _dec(e.get("display_variance")))
+    if t == "triggered":
+        return Triggered(ts, e["user"], e["id"], e["symbol"], e["order_id"], Decimal(e["trigger_price"]))
     if t == "trade":
         return Trade(ts, e["symbol"], e["trade_id"], Decimal(e["price"]), Decimal(e["qty"]),
-                     Side(e["side"]), _party(e["maker"]), _party(e["taker"]))
+                     Side(e["side"]), _party(e["maker"]), _party(e["taker"]), _dec(e.get("maker_refill")))
     if t == "cancelled":
         return Cancelled(ts, e["user"], e["id"], e["symbol"], e["order_id"], e["reason"],
                          Decimal(e["remaining"]))
     if t == "modified":
         return Modified(ts, e["user"], e["id"], e["symbol"], e["order_id"], _dec(e["price"]),
-                        Decimal(e["qty"]), e.get("reason"))
+                        Decimal(e["qty"]), e.get("reason"), _dec(e.get("refill")))
     if t == "rejected":
         return Rejected(ts, e["reason"], e["message"], e.get("user"), e.get("id"), e.get("symbol"))
     if t in ("halted", "resumed"):
@@ -208,8 +234,17 @@ class Engine:
         post_only: bool = False,
         stp: STP | str = STP.NONE,
         ts: int | None = None,
+        *,
+        trigger_price: Number | None = None,
+        trail_amount: Number | None = None,
+        trail_pct: Number | None = None,
+        limit_offset: Number | None = None,
+        display_qty: Number | None = None,
+        display_variance: Number | None = None,
     ) -> list[Event]:
-        """Submit an order: a limit order when `price` is given, else a market order."""
+        """Submit an order: a limit order when `price` is given, else a market order, unless
+        `order_type` says otherwise (stops take `trigger_price` or a trail; an iceberg is a
+        limit order with `display_qty`)."""
         if order_type is None:
             order_type = OrderType.LIMIT if price is not None else OrderType.MARKET
         cmd: dict[str, Any] = {
@@ -221,6 +256,12 @@ class Engine:
             cmd["price"] = str(price)
         if expire_ts is not None:
             cmd["expire_ts"] = expire_ts
+        extras = (("trigger_price", trigger_price), ("trail_amount", trail_amount), ("trail_pct", trail_pct),
+                  ("limit_offset", limit_offset), ("display_qty", display_qty),
+                  ("display_variance", display_variance))
+        for key, value in extras:
+            if value is not None:
+                cmd[key] = str(value)
         return self._run(cmd, ts)
 
     def cancel(self, user: str, id: str | int, ts: int | None = None) -> list[Event]:

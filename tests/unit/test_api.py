@@ -11,10 +11,12 @@ from hftbook.api import (
     Cancelled,
     Engine,
     Modified,
+    OrderType,
     Rejected,
     Side,
     StateChange,
     Trade,
+    Triggered,
 )
 
 
@@ -77,3 +79,32 @@ def test_halt_resume_and_end_of_day(engine: Engine) -> None:
 def test_query_refusal_raises(engine: Engine) -> None:
     with pytest.raises(ValueError, match="unknown_symbol"):
         engine.book("NOPE")
+
+
+def test_stop_order_triggers(engine: Engine) -> None:
+    engine.submit("a", "r1", "BTC", "sell", "1", price="100", ts=1)
+    engine.submit("a", "r2", "BTC", "sell", "1", price="101", ts=1)
+    (acc,) = engine.submit("s", "st", "BTC", "buy", "1", order_type=OrderType.STOP, trigger_price="100",
+                           ts=2)
+    assert isinstance(acc, Accepted) and acc.order_type is OrderType.STOP
+    assert acc.trigger_price == Decimal(100) and acc.price is None
+    events = engine.submit("t", "x", "BTC", "buy", "1", price="100", ts=3)
+    kinds = [type(e) for e in events]
+    assert kinds == [Accepted, Trade, Triggered, Trade]
+    trig = events[2]
+    assert isinstance(trig, Triggered) and trig.trigger_price == Decimal(100) and trig.id == "st"
+    last = events[3]
+    assert isinstance(last, Trade) and last.price == Decimal("101") and last.taker.id == "st"
+
+
+def test_iceberg_refill_fields(engine: Engine) -> None:
+    (acc,) = engine.submit("i", "ice", "BTC", "sell", "0.010", price="100", display_qty="0.004", ts=1)
+    assert isinstance(acc, Accepted) and acc.display_qty == Decimal("0.004")
+    assert acc.display_variance is None
+    assert engine.book("BTC").asks[0].qty == Decimal("0.004")
+    events = engine.submit("t", "x", "BTC", "buy", "0.005", price="100", ts=2)
+    trades = [e for e in events if isinstance(e, Trade)]
+    assert [(t.qty, t.maker_refill) for t in trades] == [
+        (Decimal("0.004"), Decimal("0.004")), (Decimal("0.001"), None)]
+    (cancel,) = engine.cancel("i", "ice", ts=3)
+    assert isinstance(cancel, Cancelled) and cancel.remaining == Decimal("0.005")

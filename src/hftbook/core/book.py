@@ -10,6 +10,12 @@ Invariants after every public call: the book is not crossed; no level is empty; 
 qty/count equal the sums over its orders; every live order is linked into exactly one level and
 registered in `live[user][cid]`. Matching appends raw event tuples (see `types.EV_*`) to the
 shared `out` list and never reads a clock.
+
+Icebergs: only an iceberg's visible slice (`qty`) is in its level's totals and is matchable.
+When a slice is used up and hidden quantity remains, `refill` shows the next slice at the
+back of the same level (a new queue entry); the order object, its id and its `live` entry
+stay. The dry runs (`fok_fillable`, `would_trade`) count those refills exactly: after a
+level's visible queue, the hidden parts follow.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from bisect import bisect_left, insort
 from typing import Any
 
 from hftbook.core.instrument import Instrument
-from hftbook.core.order import Level, Order
+from hftbook.core.order import Level, Order, open_qty
 from hftbook.core.stops import StopIndex
 from hftbook.core.types import (
     BUY,
@@ -104,7 +110,17 @@ class OrderBook:
     # -- resting ---------------------------------------------------------------------------
 
     def rest(self, o: Order) -> None:
-        """Append a live order at the back of its price level."""
+        """Append a live order at the back of its price level; `o.qty` is its whole open
+        quantity, of which an iceberg shows a slice and hides the rest."""
+        ice = o.ice
+        if ice is not None:
+            total = o.qty + ice.reserve
+            o.qty = ice.display if ice.display < total else total
+            ice.reserve = total - o.qty
+        self.place(o)
+
+    def place(self, o: Order) -> None:
+        """Append a live order at the back of its price level as it is (restore)."""
         if o.side == BUY:
             key = o.price
             levels, keys = self.bid_levels, self.bid_keys
@@ -136,15 +152,22 @@ class OrderBook:
                 need -= level.qty
                 if need <= 0:
                     return True
-                continue
+            else:
+                for m in level:
+                    if m.user == user:
+                        if stp == CANCEL_MAKER:
+                            continue
+                        return False
+                    need -= m.qty
+                    if need <= 0:
+                        return True
+            # The whole visible queue is used up: the other users' icebergs refill behind it
+            # and are reached too (a self iceberg under cancel_maker is gone by now).
             for m in level:
-                if m.user == user:
-                    if stp == CANCEL_MAKER:
-                        continue
-                    return False
-                need -= m.qty
-                if need <= 0:
-                    return True
+                if m.ice is not None and m.user != user:
+                    need -= m.ice.reserve
+            if need <= 0:
+                return True
         return False
 
     def would_trade(self, o: Order, lim_key: int, qty: int) -> bool:
@@ -156,7 +179,8 @@ class OrderBook:
         for k in reversed(keys):
             if k < lim_key:
                 return False
-            for m in levels[k]:
+            level = levels[k]
+            for m in level:
                 if m.user != user or not stp:
                     return True
                 if stp == CANCEL_MAKER:
@@ -167,6 +191,13 @@ class OrderBook:
                         return False
                     continue
                 return False  # cancel_taker / cancel_both end the walk without a trade
+            if stp == DECREMENT:
+                # Only own orders here: their icebergs' refills shrink the taker further.
+                for m in level:
+                    if m.ice is not None:
+                        rem -= m.ice.reserve
+                if rem <= 0:
+                    return False
         return False
 
     def match(self, o: Order, lim_key: int) -> None:
@@ -210,9 +241,16 @@ class OrderBook:
                     out.append((EV_TRADE, m, o, price, rem, tid))
                     rem = 0
                     break
-                # The maker fills completely and leaves the front of the queue.
                 rem -= mq
                 level.qty -= mq
+                if m.ice is not None and m.ice.reserve:
+                    # An iceberg's slice is used up: its next slice joins the back of the queue.
+                    out.append((EV_TRADE, m, o, price, mq, tid, refill(m, level)))
+                    if not rem:
+                        break
+                    m = level.first
+                    continue
+                # The maker fills completely and leaves the front of the queue.
                 level.count -= 1
                 m.qty = 0
                 del live[m.user][m.cid]
@@ -263,13 +301,18 @@ class OrderBook:
         mq = m.qty
         if stp == DECREMENT:
             d = mq if mq < rem else rem
-            if d == mq:
-                self._kill_first(m, level)
-                out.append((EV_CANCELLED, m, "stp", d))
-            else:
+            ice = m.ice
+            if d < mq:
                 m.qty = mq - d
                 level.qty -= d
-                out.append((EV_MODIFIED, m, m.price, m.qty, "stp"))
+                out.append((EV_MODIFIED, m, m.price, open_qty(m), "stp"))
+            elif ice is not None and ice.reserve:
+                level.qty -= d
+                size = refill(m, level)
+                out.append((EV_MODIFIED, m, m.price, size + ice.reserve, "stp", size))
+            else:
+                self._kill_first(m, level)
+                out.append((EV_CANCELLED, m, "stp", d))
             rem -= d
             if rem:
                 out.append((EV_MODIFIED, o, o.price, rem, "stp"))
@@ -277,8 +320,9 @@ class OrderBook:
                 out.append((EV_CANCELLED, o, "stp", d))
             return rem
         if stp in (CANCEL_MAKER, CANCEL_BOTH):
+            whole = open_qty(m)
             self._kill_first(m, level)
-            out.append((EV_CANCELLED, m, "stp", mq))
+            out.append((EV_CANCELLED, m, "stp", whole))
             if stp == CANCEL_MAKER:
                 return rem
         out.append((EV_CANCELLED, o, "stp", rem))
@@ -326,6 +370,30 @@ def unlink(o: Order) -> None:
         drop_level(level)
 
 
+def refill(m: Order, level: Level) -> int:
+    """Show an iceberg's next slice at the back of its level; its used-up slice is already
+    out of the level's qty. Returns the new slice's size."""
+    ice = m.ice
+    assert ice is not None
+    size = m.qty = ice.next_slice()
+    level.qty += size
+    nxt = m.nxt
+    if nxt is not None:
+        prev = m.prev
+        if prev is None:
+            level.first = nxt
+        else:
+            prev.nxt = nxt
+        nxt.prev = prev
+        last = level.last
+        assert last is not None
+        last.nxt = m
+        m.prev = last
+        m.nxt = None
+        level.last = m
+    return size
+
+
 def detach(o: Order, level: Level) -> None:
     """Splice an order out of its level's queue and totals; the level stays, even if empty."""
     level.qty -= o.qty
@@ -369,5 +437,6 @@ def taker_limit_key(side: int, price: int) -> int:
 
 
 __all__ = [
-    "OrderBook", "append", "detach", "drop_level", "new_level", "reduce", "taker_limit_key", "unlink",
+    "OrderBook", "append", "detach", "drop_level", "new_level", "reduce", "refill", "taker_limit_key",
+    "unlink",
 ]

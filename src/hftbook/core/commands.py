@@ -39,6 +39,7 @@ _TIFS = {name: code for code, name in enumerate(TIF_NAMES)}
 _STPS = {name: code for code, name in enumerate(STP_NAMES)}
 _RESTING_TIFS = ("gtc", "gtd", "day")
 _POST_ONLY_TYPES = (LIMIT, STOP_LIMIT, TRAILING_STOP_LIMIT)
+_QTY_FIELDS = ("qty", "display_qty", "display_variance")  # in lots; every other number is in ticks
 _PCT_PLACES = 6  # trail_pct precision: enough for a basis point of a basis point
 
 
@@ -92,7 +93,7 @@ def _choice(c: dict[str, Any], key: str, table: dict[str, int], default: str | N
 
 
 def _wire_units(c: dict[str, Any], key: str, inst: Instrument | None) -> int | None:
-    """Lots (key "qty") or ticks (any price field) of a wire number; `bad_command` if malformed.
+    """Lots (quantity fields) or ticks (price fields) of a wire number; `bad_command` if malformed.
 
     None means well-formed but not a positive multiple in range, or no instrument to measure
     it by yet; the caller reports that after its own earlier checks. With an instrument the
@@ -103,7 +104,7 @@ def _wire_units(c: dict[str, Any], key: str, inst: Instrument | None) -> int | N
         if parse_decimal(raw) is None:
             raise _bad(f"'{key}' must be a decimal number")
         return None
-    units = inst.qty_from_wire(raw) if key == "qty" else inst.price_from_wire(raw)
+    units = inst.qty_from_wire(raw) if key in _QTY_FIELDS else inst.price_from_wire(raw)
     if units is False:
         raise _bad(f"'{key}' must be a decimal number")
     return int(units) if units else None
@@ -165,12 +166,24 @@ def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:
     if post_only and (otype not in _POST_ONLY_TYPES or tif_name not in _RESTING_TIFS):
         raise _bad("post_only needs a limit, stop_limit or trailing_stop_limit order with tif gtc, "
                    "gtd or day")
-    if "display_qty" in c:
-        raise Refused("unsupported", "iceberg orders (display_qty) are not available yet")
+    iceberg = _iceberg_terms(c, otype, tif_name, inst)
     if inst is None:
         raise Refused("unknown_symbol", f"unknown symbol {symbol!r}")
     if qty is None:
         raise Refused("bad_qty", f"qty must be a positive multiple of the lot {inst.lot}")
+    if iceberg is not None:
+        display, variance = iceberg
+        if display is None or display > qty:
+            raise Refused("bad_qty", f"display_qty must be a positive multiple of the lot {inst.lot}, "
+                          "at most qty")
+        if variance is None or variance >= display:
+            raise Refused("bad_qty", f"display_variance must be a multiple of the lot {inst.lot}, "
+                          ">= 0 and < display_qty")
+        if price is None:
+            raise Refused("bad_price", f"price must be a positive multiple of the tick {inst.tick}")
+        ex.submit_iceberg(user, cid, symbol, side, price, qty, display, variance, tif, expire_ts,
+                          post_only, stp)
+        return
     if stop is not None:
         trigger, trail, pct, offset = stop
         ex.submit_stop(user, cid, symbol, side, otype, qty, tif, expire_ts, post_only, stp,
@@ -179,6 +192,29 @@ def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:
     if otype == LIMIT and price is None:
         raise Refused("bad_price", f"price must be a positive multiple of the tick {inst.tick}")
     ex.submit(user, cid, symbol, side, otype, price or 0, qty, tif, expire_ts, post_only, stp)
+
+
+def _iceberg_terms(c: dict[str, Any], otype: int, tif_name: str,
+                   inst: Instrument | None) -> tuple[int | None, int | None] | None:
+    """(display, variance) in lots for an iceberg, None for any other order. A well-formed value
+    out of range comes back as None, for a `bad_qty` after the qty check; misuse and malformed
+    numbers are bad_command."""
+    has_variance = c.get("display_variance") is not None
+    if c.get("display_qty") is None:
+        if has_variance:
+            raise _bad("'display_variance' needs 'display_qty'")
+        return None
+    if otype != LIMIT or tif_name not in _RESTING_TIFS:
+        raise _bad("display_qty (iceberg) needs a limit order with tif gtc, gtd or day")
+    display = _wire_units(c, "display_qty", inst)
+    variance: int | None = 0
+    if has_variance:
+        d = parse_decimal(c.get("display_variance"))
+        if d is None:
+            raise _bad("'display_variance' must be a decimal number")
+        if d != 0:
+            variance = _wire_units(c, "display_variance", inst)
+    return display, variance
 
 
 StopTerms = tuple[int, int, Decimal | None, int]

@@ -21,7 +21,7 @@ from typing import Any
 from hftbook.core.book import OrderBook, append, new_level, reduce, taker_limit_key, unlink
 from hftbook.core.commands import dispatch
 from hftbook.core.instrument import Instrument
-from hftbook.core.order import Order, StopSpec
+from hftbook.core.order import IceSpec, Order, StopSpec, open_qty
 from hftbook.core.render import render
 from hftbook.core.state import restore, snapshot, state_hash
 from hftbook.core.stops import StopIndex
@@ -201,7 +201,7 @@ class Exchange:
         o.expire_ts = expire_ts
         o.post_only = post_only
         o.stp = stp
-        o.level = o.prev = o.nxt = o.stop = None
+        o.level = o.prev = o.nxt = o.stop = o.ice = None
         if post_only and crossing and book.would_trade(o, lim, qty):
             return self.reject("new", "post_only", "a post-only order would take liquidity",
                                user, cid, symbol)
@@ -256,6 +256,8 @@ class Exchange:
         if o is None:
             return not self.reject("cancel", "unknown_order", f"no live order {cid!r}", user, cid)
         rem = o.qty
+        if o.ice is not None:
+            rem += o.ice.reserve
         unlink(o)
         self.out.append((EV_CANCELLED, o, "user", rem))
         return True
@@ -267,16 +269,23 @@ class Exchange:
         if o is None or orders is None or o.stop is not None:
             return not self.reject("modify", "unknown_order", f"no live order {cid!r}", user, cid)
         book = self.books[o.symbol]
+        ice = o.ice
+        whole = o.qty if ice is None else o.qty + ice.reserve
         new_price = o.price if price is None else price
-        new_qty = o.qty if qty is None else qty
+        new_qty = whole if qty is None else qty
         if not 0 < new_price <= MAX_UNITS:
             return not self.reject("modify", "bad_price", "price must be a positive tick multiple", user, cid)
         if not 0 < new_qty <= MAX_UNITS:
             return not self.reject("modify", "bad_qty", "qty must be a positive lot multiple", user, cid)
         if book.halted:
             return not self.reject("modify", "halted", f"{o.symbol} is halted", user, cid)
-        if new_price == o.price and new_qty <= o.qty:
-            reduce(o, new_qty)
+        if new_price == o.price and new_qty <= whole:
+            if ice is not None and new_qty >= o.qty:
+                ice.reserve = new_qty - o.qty  # an iceberg's hidden part shrinks first
+            else:
+                if ice is not None:
+                    ice.reserve = 0
+                reduce(o, new_qty)
             self.out.append((EV_MODIFIED, o, new_price, new_qty, None))
             return True
         lim = taker_limit_key(o.side, new_price)
@@ -287,6 +296,8 @@ class Exchange:
         unlink(o)
         o.price = new_price
         o.qty = new_qty
+        if ice is not None:
+            ice.reserve = 0  # re-enters whole; `rest` shows a fresh slice
         self.out.append((EV_MODIFIED, o, new_price, new_qty, None))
         if book.crosses(o, lim):
             book.match(o, lim)
@@ -342,17 +353,9 @@ class Exchange:
         if not 0 <= offset <= MAX_UNITS:
             return self.reject("new", "bad_price", "limit_offset must be a tick multiple >= 0",
                                user, cid, symbol)
-        # The same admission steps as `submit` (written out there too: it is the hot path and a
-        # shared helper would cost it a call per order).
-        orders = self.live.get(user)
+        orders = self._admit(book, user, cid, symbol, tif, expire_ts)
         if orders is None:
-            orders = self.live[user] = {}
-        elif cid in orders:
-            return self.reject("new", "duplicate_id", f"order id {cid!r} is live already", user, cid, symbol)
-        if book.halted:
-            return self.reject("new", "halted", f"{symbol} is halted", user, cid, symbol)
-        if tif == GTD and expire_ts <= self.now:
-            return self.reject("new", "expired", "expire_ts has passed", user, cid, symbol)
+            return 0
         last = book.last
         if not trailing and last and (last >= trigger if side == BUY else last <= trigger):
             return self.reject("new", "stop_would_trigger", "the last trade price already meets the trigger",
@@ -371,6 +374,87 @@ class Exchange:
         if tif == GTD:
             self._push_gtd(o)
         return oid
+
+    def submit_iceberg(
+        self,
+        user: str,
+        cid: Any,
+        symbol: str,
+        side: int,
+        price: int,
+        qty: int,
+        display: int,
+        variance: int = 0,
+        tif: int = GTC,
+        expire_ts: int = 0,
+        post_only: bool = False,
+        stp: int = STP_NONE,
+    ) -> int:
+        """Submit an iceberg limit order showing `display` lots at a time (each refill
+        `display` +/- up to `variance` lots). Returns its order id, 0 if rejected."""
+        book = self.books.get(symbol)
+        if book is None:
+            return self.reject("new", "unknown_symbol", f"unknown symbol {symbol!r}", user, cid, symbol)
+        if tif not in (GTC, GTD, DAY):
+            return self.reject("new", "bad_command", "an iceberg rests: tif gtc, gtd or day",
+                               user, cid, symbol)
+        if not 0 < qty <= MAX_UNITS:
+            return self.reject("new", "bad_qty", "qty must be a positive lot multiple", user, cid, symbol)
+        if not 0 < display <= qty:
+            return self.reject("new", "bad_qty", "display_qty must be a positive lot multiple <= qty",
+                               user, cid, symbol)
+        if not 0 <= variance < display:
+            return self.reject("new", "bad_qty", "display_variance must be a lot multiple >= 0 and "
+                               "< display_qty", user, cid, symbol)
+        if not 0 < price <= MAX_UNITS:
+            return self.reject("new", "bad_price", "price must be a positive tick multiple",
+                               user, cid, symbol)
+        orders = self._admit(book, user, cid, symbol, tif, expire_ts)
+        if orders is None:
+            return 0
+        o = Order(0, user, cid, symbol, side, price, qty, tif, expire_ts, post_only, stp)
+        lim = taker_limit_key(side, price)
+        crossing = book.crosses(o, lim)
+        if post_only and crossing and book.would_trade(o, lim, qty):
+            return self.reject("new", "post_only", "a post-only order would take liquidity",
+                               user, cid, symbol)
+        seq = self.seq
+        oid = o.oid = seq[0]
+        seq[0] = oid + 1
+        o.ice = IceSpec(display, variance, oid)
+        self.out.append((EV_ACCEPTED, o, LIMIT, price, qty))
+        if crossing:
+            # On arrival an iceberg takes liquidity with its whole quantity.
+            book.match(o, lim)
+            if book.stops is not None and book.stops.pending:
+                self._finish_then_release(book, o, orders)
+                return oid
+            if not o.qty:
+                return oid
+        book.rest(o)
+        orders[cid] = o
+        if tif == GTD:
+            self._push_gtd(o)
+        return oid
+
+    def _admit(self, book: OrderBook, user: str, cid: Any, symbol: str, tif: int,
+               expire_ts: int) -> dict[Any, Order] | None:
+        """The admission steps after field checks (duplicate id, halt, passed expiry): the
+        user's live orders, or None after a rejection. `submit` runs the same steps inline:
+        it is the hot path, and a call per order would cost it."""
+        orders = self.live.get(user)
+        if orders is None:
+            orders = self.live[user] = {}
+        elif cid in orders:
+            self.reject("new", "duplicate_id", f"order id {cid!r} is live already", user, cid, symbol)
+            return None
+        if book.halted:
+            self.reject("new", "halted", f"{symbol} is halted", user, cid, symbol)
+            return None
+        if tif == GTD and expire_ts <= self.now:
+            self.reject("new", "expired", "expire_ts has passed", user, cid, symbol)
+            return None
+        return orders
 
     def _finish_then_release(self, book: OrderBook, o: Order, orders: dict[Any, Order]) -> None:
         """An incoming order's matching triggered stops: settle its remainder, then release."""
@@ -497,8 +581,8 @@ class Exchange:
         return 0
 
     def _take_out(self, o: Order, reason: str) -> None:
-        """Cancel a live resting order with the given reason."""
-        rem = o.qty
+        """Cancel a live order (resting or waiting) with the given reason."""
+        rem = open_qty(o)
         unlink(o)
         del self.live[o.user][o.cid]
         self.out.append((EV_CANCELLED, o, reason, rem))

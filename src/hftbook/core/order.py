@@ -6,6 +6,9 @@ list (`first`/`last` on the level, `prev`/`nxt` on the orders) holding exactly i
 so a cancel anywhere in the queue is O(1) with no dead entries, no compaction and no latency
 spike from freeing them in bulk; an order's links are cleared when it leaves, so no reference
 cycle outlives it. A level's `qty` and `count` are the sums over its orders.
+
+An iceberg is one order whose `qty` is its visible slice (what the book shows and matches)
+and whose `ice.reserve` is the hidden rest; its open quantity is `qty + ice.reserve`.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class Order:
     __slots__ = (
         "cid",
         "expire_ts",
+        "ice",
         "level",
         "nxt",
         "oid",
@@ -88,6 +92,7 @@ class Order:
         self.prev: Order | None = None
         self.nxt: Order | None = None
         self.stop: StopSpec | None = None  # set while the order is a waiting stop
+        self.ice: IceSpec | None = None  # set for an iceberg: `qty` is then its visible slice
 
 
 class StopSpec:
@@ -109,3 +114,44 @@ class StopSpec:
         self.offset = offset  # trailing_stop_limit: limit = level -/+ offset
         self.ref: int | None = None
         self.fired = 0  # the level it triggered at
+
+
+_MASK64 = (1 << 64) - 1
+
+
+class IceSpec:
+    """An iceberg's hidden part: slice size, optional variance, reserve and generator state.
+
+    All quantities in lots. `rng` is a SplitMix64 state seeded with the order id, so refill
+    sizes are a function of the input alone (docs/PROTOCOL.md, Icebergs).
+    """
+
+    __slots__ = ("display", "reserve", "rng", "variance")
+
+    def __init__(self, display: int, variance: int, oid: int) -> None:
+        self.display = display
+        self.variance = variance
+        self.reserve = 0  # hidden lots behind the visible slice
+        self.rng = oid
+
+    def next_slice(self) -> int:
+        """The size of the next visible slice, taken out of the reserve (which must be > 0)."""
+        size = self.display
+        v = self.variance
+        if v:
+            s = self.rng = (self.rng + 0x9E3779B97F4A7C15) & _MASK64
+            z = ((s ^ (s >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+            z ^= z >> 31
+            size += z % (2 * v + 1) - v
+        reserve = self.reserve
+        if size > reserve:
+            size = reserve
+        self.reserve = reserve - size
+        return size
+
+
+def open_qty(o: Order) -> int:
+    """Visible plus hidden: what a cancel reports as `remaining`."""
+    ice = o.ice
+    return o.qty if ice is None else o.qty + ice.reserve

@@ -2,8 +2,9 @@
 
 Invariants: rendering is a pure function of the tuples, the instruments and `ts`; it never
 mutates engine state. From an order it reads only fields fixed for the order's whole life
-(user, id, symbol, order id, side, tif, post_only, stp, expire_ts); what can change (price,
-qty) travels in the tuple itself, so raw events may be rendered long after they were made.
+(user, id, symbol, order id, side, tif, post_only, stp, expire_ts, an iceberg's display and
+variance); what can change (price, qty) travels in the tuple itself, so raw events may be
+rendered long after they were made.
 """
 
 from __future__ import annotations
@@ -51,13 +52,16 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
     for e in ex.out:
         kind = e[0]
         if kind == EV_TRADE:
-            _, m, t, price, qty, tid = e
+            m, t = e[1], e[2]
             inst = insts[m.symbol]
-            append({
-                "type": "trade", "ts": ts, "symbol": m.symbol, "trade_id": tid,
-                "price": inst.price_str(price), "qty": inst.qty_str(qty),
+            ev = {
+                "type": "trade", "ts": ts, "symbol": m.symbol, "trade_id": e[5],
+                "price": inst.price_str(e[3]), "qty": inst.qty_str(e[4]),
                 "side": SIDE_NAMES[t.side], "maker": _party(m), "taker": _party(t),
-            })
+            }
+            if len(e) > 6:
+                ev["maker_refill"] = inst.qty_str(e[6])
+            append(ev)
         elif kind == EV_CANCELLED:
             _, o, reason, rem = e
             append({
@@ -80,6 +84,11 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
                 ev["expire_ts"] = o.expire_ts
             if len(e) > 5:
                 _stop_fields(ev, e[5], inst)
+            ice = o.ice
+            if ice is not None:
+                ev["display_qty"] = inst.qty_str(ice.display)
+                if ice.variance:
+                    ev["display_variance"] = inst.qty_str(ice.variance)
             append(ev)
         elif kind == EV_TRIGGERED:
             _, o, level = e
@@ -88,7 +97,7 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
                 "order_id": o.oid, "trigger_price": insts[o.symbol].price_str(level),
             })
         elif kind == EV_MODIFIED:
-            _, o, price, qty, reason = e
+            o, price, qty, reason = e[1], e[2], e[3], e[4]
             inst = insts[o.symbol]
             ev = {
                 "type": "modified", "ts": ts, "user": o.user, "id": o.cid,
@@ -98,6 +107,8 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
             }
             if reason is not None:
                 ev["reason"] = reason
+            if len(e) > 5:
+                ev["refill"] = inst.qty_str(e[5])
             append(ev)
         elif kind == EV_REJECTED:
             append(_rejected(e, ts, raw))

@@ -5,6 +5,8 @@ sorted, orders in book priority order), never from hash-ordered iteration, so it
 across processes and PYTHONHASHSEEDs; `restore(snapshot(x))` behaves exactly like `x` for any
 further commands (queue order, ids, time, halts and GTD expiries included); `state_hash` is the
 SHA-256 of the canonical JSON of the snapshot.
+An iceberg's `qty` is its visible slice; its hidden reserve and generator state are under
+`iceberg`, and restore puts it back in its queue place as it was (no new slice).
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from hftbook.core.numbers import canonical
-from hftbook.core.order import Order, StopSpec
+from hftbook.core.order import IceSpec, Order, StopSpec
 from hftbook.core.stops import StopIndex
 from hftbook.core.types import SIDE_NAMES, STP_NAMES, TIF_NAMES, TYPE_NAMES
 
 if TYPE_CHECKING:
     from hftbook.core.exchange import Exchange
 
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
+_READABLE = (2, 3)  # version 2 predates icebergs and reads as a version 3 without any
 
 
 def snapshot(ex: Exchange) -> dict[str, Any]:
@@ -67,6 +70,10 @@ def _order(o: Order) -> dict[str, Any]:
             "trail": spec.trail, "pct": None if spec.pct is None else canonical(spec.pct),
             "offset": spec.offset, "ref": spec.ref,
         }
+    ice = o.ice
+    if ice is not None:
+        d["iceberg"] = {"display": ice.display, "variance": ice.variance, "reserve": ice.reserve,
+                        "rng": ice.rng}
     return d
 
 
@@ -81,11 +88,16 @@ def _load_order(d: dict[str, Any]) -> Order:
         spec = o.stop = StopSpec(TYPE_NAMES.index(s["kind"]), s["level"], s["limit"], s["trail"],
                                  None if s["pct"] is None else Decimal(s["pct"]), s["offset"])
         spec.ref = s["ref"]
+    i = d.get("iceberg")
+    if i is not None:
+        ice = o.ice = IceSpec(i["display"], i["variance"], o.oid)
+        ice.reserve = i["reserve"]
+        ice.rng = i["rng"]
     return o
 
 
 def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
-    if snap.get("version") != SNAPSHOT_VERSION:
+    if snap.get("version") not in _READABLE:
         raise ValueError(f"unsupported snapshot version {snap.get('version')!r}")
     ex = cls()
     ex.now = snap["now"]
@@ -98,7 +110,7 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
         book.last = i["last"]
     for d in snap["orders"]:
         o = _load_order(d)
-        ex.books[o.symbol].rest(o)
+        ex.books[o.symbol].place(o)  # as it was: an iceberg keeps its slice and reserve
         ex.live.setdefault(o.user, {})[o.cid] = o
     for d in snap["stops"]:
         o = _load_order(d)

@@ -39,9 +39,9 @@ STP_NAMES: Final = ("none", "cancel_taker", "cancel_maker", "cancel_both", "decr
 
 # Event kinds: the first element of every raw event tuple in `Exchange.out`.
 EV_ACCEPTED: Final = 0  # (kind, order, order_type, price, qty[, stop spec])
-EV_TRADE: Final = 1  # (kind, maker, taker, price, qty, trade_id)
+EV_TRADE: Final = 1  # (kind, maker, taker, price, qty, trade_id[, maker's refill slice])
 EV_CANCELLED: Final = 2  # (kind, order, reason, remaining)
-EV_MODIFIED: Final = 3  # (kind, order, price, qty, reason or None)
+EV_MODIFIED: Final = 3  # (kind, order, price, qty, reason or None[, refill slice])
 EV_REJECTED: Final = 4  # (kind, cmd, reason, message, user, id, symbol); None = absent
 EV_STATE: Final = 5  # (kind, "halted" | "resumed", symbol, reason)
 EV_RAW: Final = 6  # (kind, ready event dict without type/ts prefix); queries
