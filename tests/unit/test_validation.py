@@ -21,6 +21,7 @@ DROP = object()  # marks a field to leave out of a command
 SETUP: list[dict[str, Any]] = [
     {"cmd": "instrument", "ts": TS, "symbol": "XYZ", "tick_size": "0.01", "lot_size": "1"},
     {"cmd": "instrument", "ts": TS, "symbol": "ABC", "tick_size": "1", "lot_size": "1"},
+    {"cmd": "instrument", "ts": TS, "symbol": "LOT", "tick_size": "1", "lot_size": "10"},
     {"cmd": "new", "ts": TS, "user": "alice", "id": ALICE_ID, "symbol": "XYZ", "side": "sell",
      "type": "limit", "qty": "5", "price": "100.05"},
     {"cmd": "new", "ts": TS, "user": "bob", "id": "b1", "symbol": "XYZ", "side": "buy",
@@ -137,7 +138,40 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
      "bad_command"),
     ("post_only-stop-market", _cmd(MARKET, type="stop", trigger_price="101", post_only=True),
      "bad_command"),
-    ("display_qty-unsupported", _cmd(NEW, display_qty="1"), "unsupported"),
+    # --- icebergs: display_qty / display_variance (PROTOCOL new steps 1 and 3; Icebergs) ---
+    ("display_qty-word", _cmd(NEW, display_qty="abc"), "bad_command"),
+    ("display_qty-bool", _cmd(NEW, display_qty=True), "bad_command"),
+    ("display_qty-list", _cmd(NEW, display_qty=[1]), "bad_command"),
+    ("display_qty-empty", _cmd(NEW, display_qty=""), "bad_command"),
+    ("display_qty-NaN-string", _cmd(NEW, display_qty="NaN"), "bad_command"),
+    ("display_qty-with-ioc", _cmd(NEW, display_qty="1", tif="ioc"), "bad_command"),
+    ("display_qty-with-fok", _cmd(NEW, display_qty="1", tif="fok"), "bad_command"),
+    ("display_qty-on-market", _cmd(MARKET, display_qty="1"), "bad_command"),
+    ("display_qty-on-market-fok", _cmd(MARKET, display_qty="1", tif="fok"), "bad_command"),
+    ("display_qty-on-stop", _cmd(MARKET, type="stop", trigger_price="101", display_qty="1"),
+     "bad_command"),
+    ("display_qty-on-stop_limit", _cmd(MARKET, type="stop_limit", trigger_price="101",
+                                       price="101", display_qty="1"), "bad_command"),
+    ("display_qty-on-trailing_stop", _cmd(MARKET, type="trailing_stop", trail_amount="1",
+                                          display_qty="1"), "bad_command"),
+    ("display_qty-on-trailing_stop_limit", _cmd(MARKET, type="trailing_stop_limit",
+                                                trail_amount="1", limit_offset="0",
+                                                display_qty="1"), "bad_command"),
+    ("display_variance-without-display_qty", _cmd(NEW, display_variance="1"), "bad_command"),
+    ("display_variance-zero-without-display_qty", _cmd(NEW, display_variance="0"), "bad_command"),
+    ("display_variance-word", _cmd(NEW, display_qty="2", display_variance="x"), "bad_command"),
+    ("display_variance-bool", _cmd(NEW, display_qty="2", display_variance=True), "bad_command"),
+    ("display_qty-fields-before-unknown-symbol", _cmd(NEW, symbol="ZZZ", display_qty="abc"),
+     "bad_command"),
+    ("display_qty-ioc-before-unknown-symbol", _cmd(NEW, symbol="ZZZ", tif="ioc", display_qty="1"),
+     "bad_command"),
+    ("display_variance-alone-before-unknown-symbol", _cmd(NEW, symbol="ZZZ", display_variance="1"),
+     "bad_command"),
+    ("display_qty-malformed-before-bad-qty", _cmd(NEW, qty="0", display_qty="abc"), "bad_command"),
+    ("unknown-symbol-before-display_qty-value", _cmd(NEW, symbol="ZZZ", display_qty="0"),
+     "unknown_symbol"),
+    ("unknown-symbol-before-display_variance-value", _cmd(NEW, symbol="ZZZ", display_qty="1",
+                                                          display_variance="1"), "unknown_symbol"),
     ("unknown-symbol", _cmd(NEW, symbol="ZZZ"), "unknown_symbol"),
     ("qty-zero", _cmd(NEW, qty="0"), "bad_qty"),
     ("stop-trigger-off-tick", _cmd(MARKET, type="stop", trigger_price="101.001"), "bad_price"),
@@ -172,6 +206,34 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("price-2**63-ticks", _cmd(NEW, price="92233720368547758.08"), "bad_price"),
     ("price-10**4300", _cmd(NEW, price=10**4300), "bad_price"),
     ("qty-before-price", _cmd(NEW, qty="0", price="0"), "bad_qty"),
+    ("display_qty-zero", _cmd(NEW, display_qty="0"), "bad_qty"),
+    ("display_qty-zero-number", _cmd(NEW, display_qty=0), "bad_qty"),
+    ("display_qty-negative", _cmd(NEW, display_qty="-1"), "bad_qty"),
+    ("display_qty-off-lot", _cmd(NEW, display_qty="0.5"), "bad_qty"),
+    ("display_qty-above-qty", _cmd(NEW, display_qty="3"), "bad_qty"),
+    ("display_qty-above-qty-number", _cmd(NEW, display_qty=3), "bad_qty"),
+    ("display_qty-2**63", _cmd(NEW, display_qty=str(2**63)), "bad_qty"),
+    ("display_qty-off-lot-lot-10", _cmd(NEW, symbol="LOT", qty="100", price="5",
+                                        display_qty="15"), "bad_qty"),
+    ("display_variance-equal-display", _cmd(NEW, display_qty="2", display_variance="2"), "bad_qty"),
+    ("display_variance-above-display", _cmd(NEW, qty="5", display_qty="2", display_variance="3"),
+     "bad_qty"),
+    ("display_variance-negative", _cmd(NEW, display_qty="2", display_variance="-1"), "bad_qty"),
+    ("display_variance-off-lot", _cmd(NEW, display_qty="2", display_variance="0.5"), "bad_qty"),
+    ("display_variance-off-lot-lot-10", _cmd(NEW, symbol="LOT", qty="100", price="5",
+                                             display_qty="50", display_variance="5"), "bad_qty"),
+    ("qty-before-display_qty", _cmd(NEW, qty="0", display_qty="1"), "bad_qty"),
+    ("display_qty-before-price", _cmd(NEW, display_qty="3", price="0"), "bad_qty"),
+    ("display_variance-before-price", _cmd(NEW, display_qty="2", display_variance="2",
+                                           price="99.901"), "bad_qty"),
+    ("display_qty-before-duplicate-id", _cmd(NEW, user="alice", id=ALICE_ID, display_qty="3"),
+     "bad_qty"),
+    ("display_qty-before-expired", _cmd(GTD, expire_ts=0, display_qty="0"), "bad_qty"),
+    ("iceberg-duplicate-id", _cmd(NEW, user="alice", id=ALICE_ID, display_qty="1"),
+     "duplicate_id"),
+    ("iceberg-gtd-expired", _cmd(GTD, expire_ts=TS, display_qty="1"), "expired"),
+    ("iceberg-post_only-would-trade", _cmd(NEW, qty="10", price="100.05", post_only=True,
+                                           display_qty="1"), "post_only"),
     ("duplicate-id", _cmd(NEW, user="alice", id=ALICE_ID), "duplicate_id"),
     ("duplicate-id-other-symbol", _cmd(NEW, user="alice", id=ALICE_ID, symbol="ABC",
                                        price="5"), "duplicate_id"),
@@ -265,6 +327,9 @@ def test_halted_new_and_modify_change_nothing() -> None:
         (_cmd(MODIFY, id=UNKNOWN_ID), "unknown_order"),
         (_cmd(MODIFY, price="100.055"), "bad_price"),
         (_cmd(NEW, qty="0"), "bad_qty"),
+        (_cmd(NEW, display_qty="1"), "halted"),
+        (_cmd(NEW, display_qty="3"), "bad_qty"),
+        (_cmd(NEW, display_qty="1", tif="ioc"), "bad_command"),
         (_cmd(NEW, user="alice", id=ALICE_ID), "duplicate_id"),
         ({"cmd": "halt", "ts": TS, "symbol": "XYZ"}, "bad_state"),
     ]:
@@ -272,6 +337,57 @@ def test_halted_new_and_modify_change_nothing() -> None:
         (event,) = ex.apply(dict(cmd))
         assert (event["type"], event["reason"]) == ("rejected", reason), event
         assert ex.state_hash() == before
+
+
+ACCEPTED_KEY_ORDER = ("type", "ts", "user", "id", "symbol", "order_id", "side", "order_type",
+                      "price", "qty", "tif", "post_only", "stp", "expire_ts", "display_qty",
+                      "display_variance")
+
+# (case id, command, accepted display_qty, accepted display_variance or None when absent,
+#  visible quantity the book then shows at the order's price)
+VALID_ICEBERGS: list[tuple[str, dict[str, Any], str, str | None, str]] = [
+    ("display-below-qty", _cmd(NEW, qty="5", display_qty="2"), "2", None, "2"),
+    ("display-equal-qty", _cmd(NEW, display_qty="2"), "2", None, "2"),
+    ("display-number", _cmd(NEW, qty=7, display_qty=3), "3", None, "3"),
+    ("variance", _cmd(NEW, qty="9", display_qty="3", display_variance="2"), "3", "2", "3"),
+    ("variance-number", _cmd(NEW, qty="9", display_qty="3", display_variance=1), "3", "1", "3"),
+    ("variance-zero-not-echoed", _cmd(NEW, qty="9", display_qty="3", display_variance="0"), "3",
+     None, "3"),
+    ("gtd-post_only", _cmd(GTD, qty="6", display_qty="1", post_only=True), "1", None, "1"),
+    ("day-stp-decrement", _cmd(NEW, qty="4", display_qty="2", tif="day", stp="decrement"), "2",
+     None, "2"),
+    ("lot-10", _cmd(NEW, symbol="LOT", qty="100", price="5", display_qty="30",
+                    display_variance="20"), "30", "20", "30"),
+]
+
+
+@pytest.mark.parametrize(("cmd", "display", "variance", "visible"),
+                         [case[1:] for case in VALID_ICEBERGS],
+                         ids=[case[0] for case in VALID_ICEBERGS])
+def test_valid_icebergs_are_accepted(cmd: dict[str, Any], display: str, variance: str | None,
+                                     visible: str) -> None:
+    from hftbook.core.reference import ReferenceExchange
+
+    reference = ReferenceExchange()
+    for setup in SETUP:
+        reference.apply(dict(setup))
+    for ex in (make_exchange(), reference):
+        events = ex.apply(dict(cmd))
+        assert [e["type"] for e in events] == ["accepted"], events
+        (accepted,) = events
+        assert accepted["order_id"] == 3, accepted
+        assert accepted["display_qty"] == display, accepted
+        if variance is None:
+            assert "display_variance" not in accepted, accepted
+        else:
+            assert accepted["display_variance"] == variance, accepted
+        # PROTOCOL key order: the iceberg fields come after the order fields, in this order.
+        documented = [k for k in ACCEPTED_KEY_ORDER if k in accepted]
+        assert [k for k in accepted if k in ACCEPTED_KEY_ORDER] == documented, list(accepted)
+        # Only the visible slice is in the book, and the iceberg is one order there.
+        (book,) = ex.apply({"cmd": "book", "ts": TS, "symbol": cmd["symbol"]})
+        price = accepted["price"]
+        assert [lvl for lvl in book["bids"] if lvl[0] == price] == [[price, visible, 1]], book
 
 
 def _reject_once(ex: Exchange, cmd: dict[str, Any]) -> dict[str, Any]:
