@@ -352,12 +352,17 @@ def test_fok_counts_other_users_hidden_quantity_level_by_level() -> None:
     ]
 
 
-def test_fok_does_not_count_a_self_iceberg_hidden_quantity_even_without_stp() -> None:
-    """The protocol's literal rule: only "the other users' icebergs" refill in the FOK count.
-    Under stp ``none`` the real matching would fill this order through its own refills."""
+def test_fok_counts_a_self_iceberg_hidden_quantity_without_stp() -> None:
+    """Under stp ``none`` a self iceberg trades like any other, refills included."""
     ex = exchange(limit("a", "i", "sell", 6, 100, display_qty=2))
-    assert brief(ex.apply(limit("a", "t", "buy", 3, 100, tif="fok")))[1:] == [
-        ("cancelled", "t", "fok", "3")
+    assert brief(ex.apply(limit("a", "t", "buy", 5, 100, tif="fok")))[1:] == [
+        ("trade", "i", "t", "2", "2"),
+        ("trade", "i", "t", "2", "2"),
+        ("trade", "i", "t", "1", None),
+    ]
+    ex = exchange(limit("a", "i", "sell", 6, 100, display_qty=2))
+    assert brief(ex.apply(limit("a", "t", "buy", 7, 100, tif="fok")))[1:] == [
+        ("cancelled", "t", "fok", "7")
     ]
 
 

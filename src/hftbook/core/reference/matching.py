@@ -25,9 +25,10 @@ Invariants:
   order ``match`` would reach them, level by level, but change nothing and write no events.
   At a level they walk the visible slices in queue order; only when the walk gets past the
   whole level do the hidden parts count (they come back as refills behind that queue):
-  the FOK check counts the hidden quantity of the other users' icebergs at that level, the
-  post-only check under ``decrement`` shrinks the taker by the hidden quantity of its own
-  icebergs there (``docs/PROTOCOL.md``, "Icebergs").
+  the FOK check counts the hidden quantity of the icebergs the walk traded with there (all
+  of them under ``none``; the other users' under ``cancel_maker``, whose self icebergs are
+  cancelled), the post-only check under ``decrement`` shrinks the taker by the hidden
+  quantity of its own icebergs there (``docs/PROTOCOL.md``, "Icebergs").
 - ``match`` never rests the taker; its caller decides what happens to what is left. The
   taker holds its whole open quantity in ``open`` (an iceberg taker hides nothing).
 - ``match`` calls ``on_print(symbol, price)`` right after writing each ``trade`` event (and
@@ -141,10 +142,11 @@ def fok_would_fill(book: NaiveBook, taker: Order) -> bool:
                     continue
                 return False  # cancel_taker, cancel_both, decrement: the walk stops
             need -= min(need, maker.open)
-        # Past the whole visible queue: the other users' icebergs refill behind it. (The
-        # protocol says "other users'" whatever the STP mode, so a self iceberg's hidden
-        # part is not counted even under ``none``.)
-        need -= min(need, _hidden([m for m in level if m.user != taker.user]))
+        # Past the whole visible queue: the icebergs the walk traded with refill behind it.
+        # Only cancel_maker gets here past a self maker (the other modes stop at it), and
+        # then that self iceberg is gone; under none it trades like any other.
+        traded = [m for m in level if m.user != taker.user or taker.stp == "none"]
+        need -= min(need, _hidden(traded))
     return need == 0
 
 
