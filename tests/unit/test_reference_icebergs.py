@@ -61,6 +61,11 @@ def asks(ex: ReferenceExchange, symbol: str = "X") -> list[tuple[int, int, int, 
     return ex.levels_view(symbol, False)
 
 
+def hidden(ex: ReferenceExchange) -> dict[int, int]:
+    """order_id -> hidden lots of every resting iceberg."""
+    return {oid: view[2] for oid, view in ex.iceberg_view().items()}
+
+
 # -- the generator ---------------------------------------------------------------------------
 
 
@@ -146,7 +151,7 @@ def test_only_the_slice_shows_and_the_iceberg_counts_once() -> None:
     ex = exchange(limit("a", "i", "sell", 10, 100, display_qty=3),
                   limit("b", "s", "sell", 2, 100))  # fmt: skip
     assert asks(ex) == [(100, 5, 2, [(1, 3), (2, 2)])]
-    assert ex.hidden_view() == {1: (3, 0, 7)}
+    assert hidden(ex) == {1: 7}
     (book,) = ex.apply({"cmd": "book", "ts": 1, "symbol": "X"})
     assert book["asks"] == [["100", "5", 2]]
     ex.apply(limit("c", "b", "buy", 1, 90))
@@ -165,7 +170,7 @@ def test_a_refill_joins_the_back_and_the_aggressor_follows_it() -> None:
         ("trade", "i", "t", "3", "3"),
     ]
     assert asks(ex) == [(100, 3, 1, [(1, 3)])]
-    assert ex.hidden_view() == {1: (3, 0, 1)}
+    assert hidden(ex) == {1: 1}
     # The last refill is what is left (1); when it is used up the iceberg is gone, and the
     # taker's remainder rests.
     assert brief(ex.apply(limit("c", "u", "buy", 5, 100))) == [
@@ -175,7 +180,7 @@ def test_a_refill_joins_the_back_and_the_aggressor_follows_it() -> None:
     ]
     assert asks(ex) == []
     assert ex.levels_view("X", True) == [(100, 1, 1, [(4, 1)])]
-    assert ex.hidden_view() == {}
+    assert hidden(ex) == {}
 
 
 def test_a_display_equal_to_qty_never_refills() -> None:
@@ -216,6 +221,17 @@ def test_the_generator_is_per_order_and_survives_a_modify() -> None:
         if k == 0:  # lower it at the same price: keeps its place, the generator goes on
             ex.apply({"cmd": "modify", "ts": 1, "user": "a", "id": "i", "qty": "15"})
     assert sizes == [4 + draws[0], 4 + draws[1]]
+    state = 2
+    for _ in range(2):
+        state, _z = splitmix64(state)
+    assert ex.iceberg_view()[2][3] == state  # advanced once per refill
+
+
+def test_without_a_variance_refills_are_display_and_draw_nothing() -> None:
+    ex = exchange(limit("a", "i", "sell", 9, 100, display_qty=2, display_variance="0"))
+    events = ex.apply(limit("c", "t", "buy", 5, 100))
+    assert [ev.get("maker_refill") for ev in events[1:]] == ["2", "2", None]
+    assert ex.iceberg_view() == {1: (2, 0, 3, 1)}  # the generator is still at its seed
 
 
 # -- cancels and expiries report the whole open quantity ----------------------------------------
@@ -235,7 +251,7 @@ def test_cancels_report_visible_plus_hidden() -> None:
     assert brief(ex.apply({"cmd": "cancel_all", "ts": 7, "user": "a"})) == [
         ("cancelled", "m", "mass_cancel", "7")
     ]
-    assert asks(ex) == [] and ex.hidden_view() == {}
+    assert asks(ex) == [] and hidden(ex) == {}
 
 
 # -- modify ------------------------------------------------------------------------------------
@@ -247,10 +263,10 @@ def test_modify_down_at_the_same_price_shrinks_hidden_first_and_keeps_priority()
     modify = {"cmd": "modify", "ts": 2, "user": "a", "id": "i"}
     assert brief(ex.apply(dict(modify, qty="5"))) == [("modified", "i", "5", None, None)]
     assert asks(ex) == [(100, 5, 2, [(1, 3), (2, 2)])]
-    assert ex.hidden_view() == {1: (3, 0, 2)}
+    assert hidden(ex) == {1: 2}
     assert brief(ex.apply(dict(modify, qty="2", price="100"))) == [("modified", "i", "2", None, None)]
     assert asks(ex) == [(100, 4, 2, [(1, 2), (2, 2)])]  # still first
-    assert ex.hidden_view() == {1: (3, 0, 0)}
+    assert hidden(ex) == {1: 0}
 
 
 def test_modify_up_goes_to_the_back_with_a_fresh_slice() -> None:
@@ -261,7 +277,7 @@ def test_modify_up_goes_to_the_back_with_a_fresh_slice() -> None:
     ev = ex.apply({"cmd": "modify", "ts": 2, "user": "a", "id": "i", "qty": "9"})
     assert brief(ev) == [("modified", "i", "9", None, None)]
     assert asks(ex) == [(100, 5, 2, [(2, 2), (1, 3)])]
-    assert ex.hidden_view() == {1: (3, 0, 6)}
+    assert hidden(ex) == {1: 6}
 
 
 def test_a_crossing_modify_matches_the_whole_quantity_then_rests_a_slice() -> None:
@@ -273,7 +289,7 @@ def test_a_crossing_modify_matches_the_whole_quantity_then_rests_a_slice() -> No
         ("trade", "s2", "i", "4", None),
     ]
     assert ex.levels_view("X", True) == [(99, 2, 1, [(1, 2)])]
-    assert ex.hidden_view() == {1: (2, 0, 1)}
+    assert hidden(ex) == {1: 1}
 
 
 # -- self-trade prevention against an iceberg maker --------------------------------------------
@@ -315,7 +331,7 @@ def test_stp_cancels_of_an_iceberg_maker_report_all_of_it(stp: str) -> None:
     ex = exchange(limit("a", "i", "sell", 7, 100, display_qty=3))
     events = brief(ex.apply(limit("a", "t", "buy", 2, 100, stp=stp)))
     assert events[1] == ("cancelled", "i", "stp", "7")
-    assert ex.hidden_view() == {}
+    assert hidden(ex) == {}
 
 
 # -- dry runs count hidden quantity -------------------------------------------------------------
@@ -395,4 +411,4 @@ def test_post_only_counts_the_whole_quantity_and_own_hidden_under_decrement() ->
         ("accepted", "p")
     ]
     assert ex.levels_view("X", True) == [(99, 1, 1, [(3, 1)])]
-    assert ex.hidden_view()[3] == (1, 0, 5)
+    assert hidden(ex)[3] == 5

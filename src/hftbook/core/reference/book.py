@@ -19,7 +19,7 @@ Invariants:
   an iceberg's first slice; ``requeue`` moves an iceberg whose slice was just refilled to
   the back of its level (a new queue entry, behind every order already there).
 - ``levels_view`` and everything built on it (``book``, ``metrics``) see visible slices
-  only; an iceberg counts as one order. ``hidden_view`` is the only view of hidden parts.
+  only; an iceberg counts as one order. ``iceberg_view`` is the only view of hidden parts.
 - At most one live order has a given (user, id); ids of different types never match
   (``1`` is not ``"1"``, and never ``True``).
 - Every list handed out is a new list: callers may remove orders while walking it.
@@ -113,10 +113,10 @@ class NaiveBook:
             levels[-1] = (price, total + o.open, count + 1, members)
         return levels
 
-    def hidden_view(self) -> dict[int, tuple[int, int, int]]:
-        """order_id -> (display, variance, hidden lots) for every resting iceberg."""
+    def iceberg_view(self) -> dict[int, tuple[int, int, int, int]]:
+        """order_id -> (display, variance, hidden lots, generator state) per resting iceberg."""
         return {
-            o.order_id: (o.ice.display, o.ice.variance, o.ice.hidden)
+            o.order_id: (o.ice.display, o.ice.variance, o.ice.hidden, o.ice.rng)
             for o in self.live
             if o.ice is not None
         }

@@ -109,10 +109,11 @@ class ReferenceExchange:
         (price_ticks, total_lots, order_count, [(order_id, open_lots), ...] in FIFO order)."""
         return self._state.book.levels_view(symbol, is_bid)
 
-    def hidden_view(self) -> dict[int, tuple[int, int, int]]:
-        """order_id -> (display, variance, hidden lots) for every resting iceberg, so that a
-        test can add the hidden parts ``levels_view`` leaves out (it shows visible slices)."""
-        return self._state.book.hidden_view()
+    def iceberg_view(self) -> dict[int, tuple[int, int, int, int]]:
+        """order_id -> (display, variance, hidden lots, generator state) for every resting
+        iceberg, so that a test can add the hidden parts ``levels_view`` leaves out (it shows
+        visible slices) and compare the refill generators."""
+        return self._state.book.iceberg_view()
 
     def live_order_prices(self) -> dict[int, int]:
         """order_id -> resting price in ticks, for every live order."""

@@ -20,9 +20,10 @@ Invariants:
   ``hidden`` holds the rest, so ``total()`` is unchanged.
 - ``refill`` changes nothing and returns 0 unless the order is an iceberg whose slice is
   used up (``open == 0``) with hidden quantity left; then it draws exactly one output of
-  the generator (every refill draws, also with variance 0, where ``r`` is always 0), moves
-  ``size`` lots from ``hidden`` to ``open`` and returns ``size`` (``1 <= size``, since
-  ``variance < display``). ``total()`` is unchanged. The first slice never draws.
+  the generator if the order has a variance (none without: its refills are ``display``),
+  moves ``size`` lots from ``hidden`` to ``open`` and returns ``size`` (``1 <= size``,
+  since ``variance < display``). ``total()`` is unchanged. The first slice never draws, so
+  ``rng`` is the ``order_id`` advanced once per refill with a variance.
 
 Only the standard library is used.
 """
@@ -62,9 +63,12 @@ def refill(order: Order) -> int:
     ice = order.ice
     if ice is None or order.open > 0 or ice.hidden == 0:
         return 0
-    ice.rng, z = splitmix64(ice.rng)
+    size = ice.display
     v = ice.variance
-    size = min(ice.display + z % (2 * v + 1) - v, ice.hidden)
+    if v > 0:  # r exists only with a variance, so only then is there a draw
+        ice.rng, z = splitmix64(ice.rng)
+        size += z % (2 * v + 1) - v
+    size = min(size, ice.hidden)
     ice.hidden -= size
     order.open = size
     return size

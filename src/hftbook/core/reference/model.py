@@ -64,7 +64,7 @@ class Iceberg:
     display: int  # the size of a slice, before variance
     variance: int  # 0 <= variance < display: a refill is display + r, r in [-variance, variance]
     hidden: int = 0  # quantity not in the visible slice (0 while the order is a taker)
-    rng: int = 0  # SplitMix64 state: the engine order_id, then advanced once per refill
+    rng: int = 0  # SplitMix64 state: the engine order_id, advanced once per varied refill
 
 
 @dataclass
