@@ -161,10 +161,10 @@ class OrderBook:
                     need -= m.qty
                     if need <= 0:
                         return True
-            # The whole visible queue is used up: the other users' icebergs refill behind it
-            # and are reached too (a self iceberg under cancel_maker is gone by now).
+            # The whole visible queue is used up: the icebergs it traded with refill behind it
+            # and are reached too (under cancel_maker a self iceberg is gone by now).
             for m in level:
-                if m.ice is not None and m.user != user:
+                if m.ice is not None and (not stp or m.user != user):
                     need -= m.ice.reserve
             if need <= 0:
                 return True

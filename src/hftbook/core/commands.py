@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hftbook.core.numbers import parse_decimal
+from hftbook.core.order_lists import cmd_bracket, cmd_oco
 from hftbook.core.order_terms import (
     Refused,
     bad,
@@ -154,6 +155,8 @@ HANDLERS: dict[str, Callable[[Exchange, dict[str, Any]], None]] = {
     "book": cmd_book,
     "metrics": cmd_metrics,
     "algo": cmd_algo,
+    "oco": cmd_oco,
+    "bracket": cmd_bracket,
 }
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from hftbook.core.book import OrderBook, append, new_level, reduce, taker_limit_key, unlink
 from hftbook.core.commands import dispatch
+from hftbook.core.contingent import Link, settle
 from hftbook.core.instrument import Instrument
 from hftbook.core.order import IceSpec, Order, StopSpec, open_qty
 from hftbook.core.render import render
@@ -69,6 +70,8 @@ class Exchange:
         # cancelled far-future GTD orders cannot make it grow without bound.
         self.gtd_heap: list[tuple[int, int, str, Any]] = []
         self.gtd_rebuild_at = _GTD_MIN_REBUILD
+        # Contingent links (OCO members, bracket entries) by order id; see contingent.py.
+        self.links: dict[int, Link] = {}
 
     # -- the contract door ---------------------------------------------------------------
 
@@ -98,11 +101,16 @@ class Exchange:
         """Set the time and expire every GTD order whose expire_ts <= ts."""
         self.now = ts
         heap = self.gtd_heap
+        if not heap or heap[0][0] > ts:
+            return
+        mark = len(self.out)
         while heap and heap[0][0] <= ts:
             _, oid, user, cid = heappop(heap)
             o = self.live.get(user, {}).get(cid)
             if o is not None and o.oid == oid:
-                self._take_out(o, "expired")
+                self.cancel_order(o, "expired")
+        if self.links:
+            self._settle_cancels(mark)
 
     def rebuild_gtd_heap(self) -> None:
         """Drop stale GTD entries: O(live orders), amortised O(1) per GTD order by doubling."""
@@ -216,7 +224,7 @@ class Exchange:
                 o.qty = 0
                 return oid
             book.match(o, lim)
-            if book.stops is not None and book.stops.pending:
+            if self.links or (book.stops is not None and book.stops.pending):
                 self._finish_then_release(book, o, orders)
                 return oid
             rem = o.qty
@@ -244,7 +252,7 @@ class Exchange:
             append(level, o)
             orders[cid] = o
             if tif == GTD:
-                self._push_gtd(o)
+                self.push_gtd(o)
             return oid
         o.qty = 0
         return oid
@@ -259,14 +267,18 @@ class Exchange:
         if o.ice is not None:
             rem += o.ice.reserve
         unlink(o)
-        self.out.append((EV_CANCELLED, o, "user", rem))
+        out = self.out
+        out.append((EV_CANCELLED, o, "user", rem))
+        if self.links:
+            self._settle_cancels(len(out) - 1)
         return True
 
     def modify(self, user: str, cid: Any, price: int | None, qty: int | None) -> bool:
         """Change a resting order's price and/or open quantity (None keeps the current one)."""
         orders = self.live.get(user)
         o = orders.get(cid) if orders else None
-        if o is None or orders is None or o.stop is not None:
+        if o is None or orders is None or o.level is None:
+            # Not resting: a waiting stop or a dormant bracket child is not modifiable.
             return not self.reject("modify", "unknown_order", f"no live order {cid!r}", user, cid)
         book = self.books[o.symbol]
         ice = o.ice
@@ -298,15 +310,17 @@ class Exchange:
         o.qty = new_qty
         if ice is not None:
             ice.reserve = 0  # re-enters whole; `rest` shows a fresh slice
-        self.out.append((EV_MODIFIED, o, new_price, new_qty, None))
+        out = self.out
+        mark = len(out)
+        out.append((EV_MODIFIED, o, new_price, new_qty, None))
         if book.crosses(o, lim):
             book.match(o, lim)
             if not o.qty:
                 del orders[cid]
             else:
                 book.rest(o)
-            if book.stops is not None and book.stops.pending:
-                self._release(book)
+            if self.links or (book.stops is not None and book.stops.pending):
+                self.after_matching(book, mark)
             return True
         book.rest(o)
         return True
@@ -372,7 +386,7 @@ class Exchange:
             book.stops = StopIndex()
         book.stops.add(o, last)
         if tif == GTD:
-            self._push_gtd(o)
+            self.push_gtd(o)
         return oid
 
     def submit_iceberg(
@@ -426,7 +440,7 @@ class Exchange:
         if crossing:
             # On arrival an iceberg takes liquidity with its whole quantity.
             book.match(o, lim)
-            if book.stops is not None and book.stops.pending:
+            if self.links or (book.stops is not None and book.stops.pending):
                 self._finish_then_release(book, o, orders)
                 return oid
             if not o.qty:
@@ -434,7 +448,7 @@ class Exchange:
         book.rest(o)
         orders[cid] = o
         if tif == GTD:
-            self._push_gtd(o)
+            self.push_gtd(o)
         return oid
 
     def _admit(self, book: OrderBook, user: str, cid: Any, symbol: str, tif: int,
@@ -457,7 +471,12 @@ class Exchange:
         return orders
 
     def _finish_then_release(self, book: OrderBook, o: Order, orders: dict[Any, Order]) -> None:
-        """An incoming order's matching triggered stops: settle its remainder, then release."""
+        """An incoming order's matching triggered stops or touched linked orders: settle its
+        remainder, then apply contingent effects and release stops from its `accepted` on."""
+        out = self.out
+        mark = len(out) - 1
+        while out[mark][0] != EV_ACCEPTED or out[mark][1] is not o:
+            mark -= 1
         rem = o.qty
         if rem:
             reason = _leftover_reason(o)
@@ -465,27 +484,32 @@ class Exchange:
                 book.rest(o)
                 orders[o.cid] = o
                 if o.tif == GTD:
-                    self._push_gtd(o)
+                    self.push_gtd(o)
             else:
                 o.qty = 0
                 self.out.append((EV_CANCELLED, o, reason, rem))
-        self._release(book)
+        self.after_matching(book, mark)
 
-    def _release(self, book: OrderBook) -> None:
-        """Release triggered stops one at a time, lowest order id first, until none is left
-        (their own trades may trigger more: they join the queue)."""
-        stops = book.stops
-        assert stops is not None
-        pending = stops.pending
+    def after_matching(self, book: OrderBook, mark: int) -> None:
+        """After an incoming order is done (its events start at `out[mark]`): apply the
+        contingent effects, then release one triggered stop, lowest order id first, and so on
+        until neither has anything left (a release's trades may trigger more stops)."""
         out = self.out
-        while pending:
-            _, o = heappop(pending)
+        while True:
+            if self.links:
+                mark = settle(self, mark)[0]
+            stops = book.stops
+            if stops is None or not stops.pending:
+                return
+            _, o = heappop(stops.pending)
             spec = o.stop
             if not o.qty or spec is None:
                 continue
             o.stop = None
             level = spec.fired
             out.append((EV_TRIGGERED, o, level))
+            if o.oid in self.links:
+                mark = settle(self, mark)[0]  # a trigger resolves its OCO pair before it trades
             kind = spec.kind
             if kind in (STOP, TRAILING_STOP):
                 o.price = 0
@@ -495,10 +519,12 @@ class Exchange:
                 o.price = level + spec.offset
             else:
                 o.price = max(1, level - spec.offset)
-            self._start_released(book, o)
+            self.start_incoming(book, o)
 
-    def _start_released(self, book: OrderBook, o: Order) -> None:
-        """A released stop acts as an incoming order; what cannot start is cancelled."""
+    def start_incoming(self, book: OrderBook, o: Order) -> None:
+        """An accepted order acts as an incoming one (a released stop, an activated child, a
+        part of an order list; admission already passed): it matches, and what cannot start or
+        is left over is cancelled or rests. Releases and contingent effects are the caller's."""
         out = self.out
         price = o.price
         qty = o.qty
@@ -524,7 +550,7 @@ class Exchange:
         del self.live[o.user][o.cid]
         out.append((EV_CANCELLED, o, reason, rem))
 
-    def _push_gtd(self, o: Order) -> None:
+    def push_gtd(self, o: Order) -> None:
         heap = self.gtd_heap
         heappush(heap, (o.expire_ts, o.oid, o.user, o.cid))
         if len(heap) > self.gtd_rebuild_at:
@@ -539,8 +565,11 @@ class Exchange:
             (o for o in orders.values() if symbol is None or o.symbol == symbol),
             key=_by_oid,
         )
+        mark = len(self.out)
         for o in doomed:
-            self._take_out(o, "mass_cancel")
+            self.cancel_order(o, "mass_cancel")
+        if self.links:
+            self._settle_cancels(mark)
         return len(doomed)
 
     def end_of_day(self) -> int:
@@ -549,8 +578,11 @@ class Exchange:
             (o for orders in self.live.values() for o in orders.values() if o.tif == DAY),
             key=_by_oid,
         )
+        mark = len(self.out)
         for o in doomed:
-            self._take_out(o, "expired")
+            self.cancel_order(o, "expired")
+        if self.links:
+            self._settle_cancels(mark)
         return len(doomed)
 
     def set_halted(self, symbol: str, halted: bool, reason: str = "manual") -> bool:
@@ -580,8 +612,16 @@ class Exchange:
         self.out.append((EV_REJECTED, cmd, reason, message, user, cid, symbol))
         return 0
 
-    def _take_out(self, o: Order, reason: str) -> None:
-        """Cancel a live order (resting or waiting) with the given reason."""
+    def _settle_cancels(self, mark: int) -> None:
+        """Contingent effects of cancels from `out[mark]` on, then the releases they cause."""
+        mark, books = settle(self, mark)
+        for book in books:
+            self.after_matching(book, mark)
+            mark = len(self.out)
+
+    def cancel_order(self, o: Order, reason: str) -> None:
+        """Cancel a live order (resting, waiting or dormant) with the given reason; contingent
+        effects are the caller's."""
         rem = open_qty(o)
         unlink(o)
         del self.live[o.user][o.cid]

@@ -16,6 +16,7 @@ from hftbook.core.numbers import canonical
 from hftbook.core.order import Order, StopSpec
 from hftbook.core.types import (
     EV_ACCEPTED,
+    EV_ACTIVATED,
     EV_CANCELLED,
     EV_MODIFIED,
     EV_RAW,
@@ -82,14 +83,22 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
             }
             if o.tif == GTD:
                 ev["expire_ts"] = o.expire_ts
-            if len(e) > 5:
+            if len(e) > 5 and e[5] is not None:
                 _stop_fields(ev, e[5], inst)
             ice = o.ice
             if ice is not None:
                 ev["display_qty"] = inst.qty_str(ice.display)
                 if ice.variance:
                     ev["display_variance"] = inst.qty_str(ice.variance)
+            if len(e) > 6:
+                ev.update(e[6])  # contingent links: ids and names, ready to print
             append(ev)
+        elif kind == EV_ACTIVATED:
+            _, o, qty = e
+            append({
+                "type": "activated", "ts": ts, "user": o.user, "id": o.cid, "symbol": o.symbol,
+                "order_id": o.oid, "qty": insts[o.symbol].qty_str(qty),
+            })
         elif kind == EV_TRIGGERED:
             _, o, level = e
             append({

@@ -16,6 +16,7 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from hftbook.core.contingent import dormant_orders, links_snapshot, restore_links
 from hftbook.core.numbers import canonical
 from hftbook.core.order import IceSpec, Order, StopSpec
 from hftbook.core.stops import StopIndex
@@ -24,8 +25,8 @@ from hftbook.core.types import SIDE_NAMES, STP_NAMES, TIF_NAMES, TYPE_NAMES
 if TYPE_CHECKING:
     from hftbook.core.exchange import Exchange
 
-SNAPSHOT_VERSION = 3
-_READABLE = (2, 3)  # version 2 predates icebergs and reads as a version 3 without any
+SNAPSHOT_VERSION = 4
+_READABLE = (2, 3, 4)  # older versions predate icebergs (2) and order lists (2, 3): none in them
 
 
 def snapshot(ex: Exchange) -> dict[str, Any]:
@@ -53,6 +54,8 @@ def snapshot(ex: Exchange) -> dict[str, Any]:
         "instruments": instruments,
         "orders": orders,
         "stops": stops,
+        "dormant": [_order(o) for o in dormant_orders(ex)],
+        "links": links_snapshot(ex),
     }
 
 
@@ -119,6 +122,10 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
             book.stops = StopIndex()
         book.stops.add(o, book.last)
         ex.live.setdefault(o.user, {})[o.cid] = o
+    for d in snap.get("dormant", ()):
+        o = _load_order(d)
+        ex.live.setdefault(o.user, {})[o.cid] = o
+    restore_links(ex, snap.get("links", ()))
     ex.rebuild_gtd_heap()
     ex.out.clear()
     return ex

@@ -38,7 +38,7 @@ DECREMENT: Final = 4
 STP_NAMES: Final = ("none", "cancel_taker", "cancel_maker", "cancel_both", "decrement")
 
 # Event kinds: the first element of every raw event tuple in `Exchange.out`.
-EV_ACCEPTED: Final = 0  # (kind, order, order_type, price, qty[, stop spec])
+EV_ACCEPTED: Final = 0  # (kind, order, order_type, price, qty[, stop spec or None[, extra fields]])
 EV_TRADE: Final = 1  # (kind, maker, taker, price, qty, trade_id[, maker's refill slice])
 EV_CANCELLED: Final = 2  # (kind, order, reason, remaining)
 EV_MODIFIED: Final = 3  # (kind, order, price, qty, reason or None[, refill slice])
@@ -46,6 +46,7 @@ EV_REJECTED: Final = 4  # (kind, cmd, reason, message, user, id, symbol); None =
 EV_STATE: Final = 5  # (kind, "halted" | "resumed", symbol, reason)
 EV_RAW: Final = 6  # (kind, ready event dict without type/ts prefix); queries
 EV_TRIGGERED: Final = 7  # (kind, order, trigger level)
+EV_ACTIVATED: Final = 8  # (kind, order, qty): a bracket's child went live
 
 # Largest price in ticks or quantity in lots: what fits a signed 64-bit wire field.
 MAX_UNITS: Final = 2**63 - 1
