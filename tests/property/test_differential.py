@@ -2,7 +2,9 @@
 
 Random command streams (1-2 symbols, 2-3 users, prices clustered around a mid so that orders
 cross often; stop, stop-limit and trailing stops with their trigger levels a few ticks from
-the mid, so that the trades trigger them and their releases cascade) are fed to
+the mid, so that the trades trigger them and their releases cascade; icebergs with a small
+display, some with a variance, so that takers eat several slices and STP meets refills) are
+fed to
 ``hftbook.core.exchange.Exchange`` and to ``hftbook.core.reference.ReferenceExchange``.
 After every command:
 
@@ -11,14 +13,19 @@ After every command:
 - the fast engine's books hold the invariants: never crossed, no empty level, no
   non-positive resting quantity, stored level totals and counts equal to their orders, best
   prices equal to the extreme live levels, and levels (prices, FIFO order of order ids and
-  quantities) identical to the reference's;
+  visible quantities) identical to the reference's; every resting iceberg's terms, hidden
+  quantity and generator state equal to the reference's, its visible slice at most
+  display + variance;
 - every trade printed at its maker's resting price (as the fast book held it before the
   command, or as the events of the command put it there: an order that rested, was
   repriced or was released as a limit earlier in the same command) and never through the
   taker's limit (a released trailing stop-limit's limit is its trigger level -/+ offset);
 - quantity is conserved per order: submitted qty (adjusted by user modifies) = filled +
-  cancelled (incl. STP decrements) + resting + waiting (an untriggered stop is live but not
-  in the book; ``triggered`` changes no quantity), as read from the events and the fast book.
+  cancelled (incl. STP decrements) + resting (an iceberg's visible slice plus its hidden
+  part) + waiting (an untriggered stop is live but not in the book; ``triggered`` changes
+  no quantity), as read from the events and the fast book;
+- an iceberg refill (``maker_refill`` on a trade, ``refill`` on an STP ``modified``) comes
+  only from an iceberg, is 1 .. display + variance and no more than the order has left.
 
 On a failure the message holds the command stream up to the failing command as JSON lines,
 ready to become a scenario file.
@@ -53,7 +60,8 @@ USERS = ["alice", "bob", "carol"]
 TIFS_WEIGHTED = ["gtc", "gtc", "gtc", "ioc", "fok", "gtd", "gtd", "day"]
 STPS_WEIGHTED = ["none", "none", "cancel_taker", "cancel_maker", "cancel_both", "decrement"]
 STOP_TYPES = ("stop", "stop_limit", "trailing_stop", "trailing_stop_limit")
-N_INVALID = 48
+# The odd commands of ``_Builder.invalid``: 32 plain ones, 24 stops, 16 icebergs.
+N_INVALID = 32 + 24 + 16
 
 
 # ---------------------------------------------------------------------------------------
@@ -74,21 +82,33 @@ _common: dict[str, st.SearchStrategy[Any]] = {
 }
 
 _ref = st.one_of(st.integers(0, 6), st.integers(0, 40))
-_new = _step(
-    "new",
-    **_common,
-    ref=st.one_of(st.none(), st.none(), st.none(), _ref),
-    str_id=st.booleans(),
-    side=st.sampled_from(["buy", "sell"]),
-    otype=st.sampled_from(["limit", "limit", "limit", "limit", "market"]),
-    off=st.integers(-4, 4),
-    lots=st.integers(1, 6),
-    tif=st.sampled_from(TIFS_WEIGHTED),
-    expire_dt=st.integers(-1, 8),
-    post_only=st.sampled_from([False] * 4 + [True]),
-    stp=st.sampled_from(STPS_WEIGHTED),
-    explicit_defaults=st.booleans(),
+# Iceberg terms in lots: the order's qty becomes display + hidden (display small, so takers
+# eat several slices); a variance of 1 or 2 against a display of 1 is ``bad_qty``. ``loose``
+# keeps a market type or an IOC/FOK tif drawn with it (``bad_command``); otherwise the order
+# is made a resting limit order.
+_ice_terms = st.fixed_dictionaries(
+    {
+        "display": st.integers(1, 3),
+        "hidden": st.integers(0, 12),
+        "var": st.sampled_from([None, None, 0, 1, 2]),
+        "loose": st.sampled_from([False] * 9 + [True]),
+    }
 )
+_new_fields: dict[str, st.SearchStrategy[Any]] = {
+    "ref": st.one_of(st.none(), st.none(), st.none(), _ref),
+    "str_id": st.booleans(),
+    "side": st.sampled_from(["buy", "sell"]),
+    "otype": st.sampled_from(["limit", "limit", "limit", "limit", "market"]),
+    "off": st.integers(-4, 4),
+    "lots": st.integers(1, 6),
+    "tif": st.sampled_from(TIFS_WEIGHTED),
+    "expire_dt": st.integers(-1, 8),
+    "post_only": st.sampled_from([False] * 4 + [True]),
+    "stp": st.sampled_from(STPS_WEIGHTED),
+    "explicit_defaults": st.booleans(),
+}
+_new = _step("new", **_common, **_new_fields, ice=st.none())
+_iceberg = _step("new", **_common, **_new_fields, ice=_ice_terms)
 _stop = _step(
     "stop",
     **_common,
@@ -134,16 +154,22 @@ _WEIGHTED_STEPS: list[tuple[int, st.SearchStrategy[tuple[str, Any]]]] = [
     (1, _step("halt", **_common)),
     (2, _step("resume", **_common)),
     (4, _invalid),
+    (8, _iceberg),
 ]
 _STEP_INDEX = [i for i, (w, _s) in enumerate(_WEIGHTED_STEPS) for _ in range(w)]
 # Dense flows: one symbol, deep queues on a couple of levels, many cancels and modifies
-# (long FIFO queues with holes in them; the odd order crosses and sweeps).
-_DENSE_WEIGHTS = [30, 20, 20, 4, 1, 1, 1, 1, 1, 0, 0, 2]
+# (long FIFO queues with holes in them, refills joining their backs; the odd order crosses
+# and sweeps).
+_DENSE_WEIGHTS = [30, 20, 20, 4, 1, 1, 1, 1, 1, 0, 0, 2, 8]
 _DENSE_INDEX = [i for i, w in enumerate(_DENSE_WEIGHTS) for _ in range(w)]
 # Stop-heavy flows: no halts, few cancels, many stops and new orders (market ones too), so
 # that prints move through the trigger levels and releases trigger more stops.
-_STOPS_WEIGHTS = [30, 4, 4, 30, 1, 1, 2, 1, 1, 0, 0, 3]
+_STOPS_WEIGHTS = [30, 4, 4, 30, 1, 1, 2, 1, 1, 0, 0, 3, 4]
 _STOPS_INDEX = [i for i, w in enumerate(_STOPS_WEIGHTS) for _ in range(w)]
+# Iceberg-heavy flows: icebergs on both sides, takers of every kind (IOC, FOK, market, STP
+# modes) eating through their slices, modifies and cancels of them, no halts.
+_ICE_WEIGHTS = [24, 12, 4, 2, 2, 1, 1, 2, 2, 0, 0, 3, 30]
+_ICE_INDEX = [i for i, w in enumerate(_ICE_WEIGHTS) for _ in range(w)]
 
 
 @dataclass
@@ -212,21 +238,30 @@ class _Builder:
             else:
                 user, oid, s_idx, _ = self.target(p["ref"])
                 s = self.syms[s_idx]
-            otype = p["otype"]
+            otype, tif, lots, ice = p["otype"], p["tif"], p["lots"], p["ice"]
             if self.dense and p["off"] != 4:
                 otype = "limit"  # in dense flows only the odd order takes liquidity
+            if ice is not None:
+                lots = ice["display"] + ice["hidden"]
+                if not ice["loose"]:
+                    otype = "limit"
+                    tif = "gtc" if tif in ("ioc", "fok") else tif
             c.update(user=user, id=oid, symbol=s.name, side=p["side"], type=otype)
-            c["qty"] = self.num(p["lots"], s.lot, style)
+            c["qty"] = self.num(lots, s.lot, style)
             if otype == "limit":
                 c["price"] = self.price(s, p["off"], style, p["side"])
-            if p["tif"] != "gtc" or p["explicit_defaults"]:
-                c["tif"] = p["tif"]
-            if p["tif"] == "gtd":
+            if tif != "gtc" or p["explicit_defaults"]:
+                c["tif"] = tif
+            if tif == "gtd":
                 c["expire_ts"] = self.ts + p["expire_dt"]
             if p["post_only"] or p["explicit_defaults"]:
                 c["post_only"] = p["post_only"]
             if p["stp"] != "none" or p["explicit_defaults"]:
                 c["stp"] = p["stp"]
+            if ice is not None:
+                c["display_qty"] = self.num(ice["display"], s.lot, style)
+                if ice["var"] is not None:
+                    c["display_variance"] = self.num(ice["var"], s.lot, style)
             self.submitted.append((user, oid, s_idx, p["side"]))
             return c
         if kind == "stop":
@@ -372,7 +407,7 @@ class _Builder:
             b = dict(base, type="stop", trigger_price=base["price"])
             del b["price"]
             return b
-        if which == 13:
+        if which == 13:  # valid: an iceberg showing all of itself (never refills)
             return dict(base, display_qty=base["qty"])
         if which == 14:
             return dict(c, cmd="modify", user=t_user, id=t_id, qty="0")
@@ -415,7 +450,9 @@ class _Builder:
             return dict(c, cmd="metrics", symbol=s.name, levels="2")
         if which == 31:
             return dict(base, qty=str(2**63 * s.lot))
-        return self.invalid_stop(which - 32, base, s)
+        if which < 56:
+            return self.invalid_stop(which - 32, base, s)
+        return self.invalid_iceberg(which - 56, base, s)
 
     def invalid_stop(self, which: int, base: Cmd, s: _Sym) -> Cmd:
         """Stop orders with a missing, extra or unacceptable field (and a few valid ones)."""
@@ -468,26 +505,71 @@ class _Builder:
             return dict(trailing, trail_amount=None, trail_pct="100.0001")
         if which == 20:  # bad_command: a stop's trigger is a number
             return dict(stop, trigger_price=[1])
-        if which == 21:  # display_qty is unsupported on a stop too
+        if which == 21:  # bad_command: display_qty on a stop
             return dict(stop, display_qty=base["qty"])
         if which == 22:  # bad_price: the trigger of a stop on a coarse grid
             return dict(stop, trigger_price=f"{(tick * 3 / 4).normalize():f}")
         assert which == 23  # bad_command: post-only stop-limit with the wrong tif
         return dict(stop, type="stop_limit", price=base["price"], post_only=True, tif="fok")
 
+    def invalid_iceberg(self, which: int, base: Cmd, s: _Sym) -> Cmd:
+        """Icebergs with a field that is malformed, out of range or not allowed with the
+        order's type or tif (and a few valid ones: null terms, a zero variance)."""
+        lot = s.lot
+        ice = dict(base, qty=self.num(5, lot, 0), display_qty=self.num(2, lot, 0))
+        if which == 0:
+            return dict(ice, display_qty=self.num(6, lot, 0))  # bad_qty: more than qty
+        if which == 1:
+            return dict(ice, display_qty=f"{(lot / 2).normalize():f}")  # bad_qty: off-lot
+        if which == 2:
+            return dict(ice, display_qty="0")  # bad_qty
+        if which == 3:
+            return dict(ice, tif="ioc")  # bad_command
+        if which == 4:
+            return dict(ice, tif="fok")  # bad_command
+        if which == 5:
+            del ice["price"]
+            return dict(ice, type="market")  # bad_command
+        if which == 6:
+            return self.invalid_stop(21, base, s)  # bad_command: on a stop
+        if which == 7:  # bad_command: on a stop-limit
+            return dict(ice, type="stop_limit", trigger_price=ice["price"])
+        if which == 8:
+            return dict(base, display_variance="0")  # bad_command: variance without display
+        if which == 9:
+            return dict(ice, display_variance=ice["display_qty"])  # bad_qty: not below display
+        if which == 10:
+            return dict(ice, display_variance=f"{-lot}")  # bad_qty
+        if which == 11:
+            return dict(ice, display_qty="abc")  # bad_command
+        if which == 12:  # bad_qty for display before bad_price
+            return dict(ice, display_qty=self.num(6, lot, 0), price="0")
+        if which == 13:  # valid: null terms are absent
+            return dict(base, display_qty=None, display_variance=None)
+        if which == 14:  # valid: a zero variance (not written in accepted)
+            return dict(ice, display_variance="0", post_only=True)
+        assert which == 15  # bad_command: a variance that is not a number
+        return dict(ice, display_variance=True)
+
 
 @st.composite
 def command_streams(
-    draw: st.DrawFn, max_steps: int = 60, dense: bool = False, stops: bool = False
+    draw: st.DrawFn,
+    max_steps: int = 60,
+    dense: bool = False,
+    stops: bool = False,
+    icebergs: bool = False,
 ) -> list[Cmd]:
     """A random command stream: instrument definitions, then ``1..max_steps`` commands.
     ``dense``: one symbol and deep queues (see ``_DENSE_WEIGHTS``); ``stops``: stop-heavy
-    flows (see ``_STOPS_WEIGHTS``)."""
+    flows (see ``_STOPS_WEIGHTS``); ``icebergs``: iceberg-heavy flows (``_ICE_WEIGHTS``)."""
     chosen = draw(st.lists(st.integers(0, len(SYMBOL_CONFIGS) - 1), min_size=1,
                            max_size=1 if dense else 2, unique=True))  # fmt: skip
     n_users = draw(st.integers(2, 3))
     n_steps = draw(st.integers(max_steps // 2 if dense else 1, max_steps))
-    index = _DENSE_INDEX if dense else _STOPS_INDEX if stops else _STEP_INDEX
+    index = (
+        _DENSE_INDEX if dense else _STOPS_INDEX if stops else _ICE_INDEX if icebergs else _STEP_INDEX
+    )
     steps = [draw(_WEIGHTED_STEPS[draw(st.sampled_from(index))][1]) for _ in range(n_steps)]
     syms = []
     for i in chosen:
@@ -536,6 +618,7 @@ class _Tracker:
     limit: dict[int, Decimal | None] = field(default_factory=dict)
     waiting: set[int] = field(default_factory=set)  # accepted stops not yet triggered
     offset: dict[int, Decimal] = field(default_factory=dict)  # trailing_stop_limit offsets
+    ice: dict[int, tuple[int, int]] = field(default_factory=dict)  # (display, variance) lots
 
     def released_limit(self, ev: Event, tick: Decimal) -> Decimal | None:
         """The limit a ``triggered`` stop becomes (None: it becomes a market order)."""
@@ -563,6 +646,11 @@ class _Tracker:
                     self.waiting.add(oid)
                 if ev["order_type"] == "trailing_stop_limit":
                     self.offset[oid] = Decimal(ev["limit_offset"])
+                if "display_qty" in ev:
+                    lot = lots[ev["symbol"]]
+                    variance = _units(ev["display_variance"], lot) if "display_variance" in ev else 0
+                    self.ice[oid] = (_units(ev["display_qty"], lot), variance)
+                    assert 0 < variance < self.ice[oid][0] or "display_variance" not in ev, ev
             elif t == "triggered":
                 oid = ev["order_id"]
                 assert oid in self.waiting, f"triggered an order that is not waiting: {ev}"
@@ -583,6 +671,8 @@ class _Tracker:
                     through = price > limit if ev["side"] == "buy" else price < limit
                     assert not through, f"trade through the taker's limit {limit}: {ev}"
                 assert ev["side"] == self.side[taker], ev
+                if "maker_refill" in ev:
+                    self.check_refill(ev["maker"]["order_id"], ev["maker_refill"], ev, lots)
             elif t == "cancelled":
                 oid = ev["order_id"]
                 self.open[oid] -= _units(ev["remaining"], lots[ev["symbol"]])
@@ -596,12 +686,25 @@ class _Tracker:
                 assert oid not in self.waiting, f"modified an untriggered stop: {ev}"
                 if ev.get("reason") == "stp":
                     assert 0 < new < self.open[oid], ev
+                    if "refill" in ev:
+                        self.open[oid] = new
+                        self.check_refill(oid, ev["refill"], ev, lots)
                 else:
                     assert new > 0
                     self.limit[oid] = Decimal(ev["price"])
                 self.open[oid] = new
         for oid in [o for o, q in self.open.items() if q == 0]:
             del self.open[oid]  # fully filled
+
+    def check_refill(self, oid: int, size: str, ev: Event, lots: dict[str, Decimal]) -> None:
+        """A new slice shown by ``oid`` (after its quantity in ``ev`` was taken off)."""
+        assert oid in self.ice, f"a refill of {oid}, which is no iceberg: {ev}"
+        display, variance = self.ice[oid]
+        q = _units(size, lots[ev["symbol"]])
+        assert 0 < q <= display + variance, f"refill {q} of {self.ice[oid]}: {ev}"
+        assert q <= self.open[oid], f"refill {q} but {self.open[oid]} left: {ev}"
+        if variance == 0:
+            assert q == min(display, self.open[oid]), f"refill {q} of {self.ice[oid]}: {ev}"
 
     def resting(self) -> dict[int, int]:
         """Open quantity of every order that should be in a book (live, not waiting)."""
@@ -619,9 +722,21 @@ def _fast_prices(fast: Exchange) -> dict[int, tuple[str, int]]:
     return prices
 
 
+def _fast_icebergs(fast: Exchange) -> dict[int, tuple[int, int, int, int]]:
+    """order_id -> (display, variance, hidden lots, generator state) for every iceberg resting
+    in the fast books, in the shape of ``ReferenceExchange.iceberg_view``."""
+    return {
+        o.oid: (o.ice.display, o.ice.variance, o.ice.reserve, o.ice.rng)
+        for book in fast.books.values()
+        for o in book.live_orders()
+        if o.ice is not None
+    }
+
+
 def _check_books(fast: Exchange, ref: ReferenceExchange, where: str) -> dict[int, int]:
     """Structural invariants of the fast books, and equality with the reference's books.
-    Returns order_id -> open lots over all books."""
+    Returns order_id -> whole open lots (an iceberg's visible slice plus its hidden part)
+    over all books."""
     resting: dict[int, int] = {}
     assert sorted(fast.books) == sorted(ref.symbols()), where
     for symbol, book in fast.books.items():
@@ -655,6 +770,15 @@ def _check_books(fast: Exchange, ref: ReferenceExchange, where: str) -> dict[int
         assert ba == (sides[False][0][0] if sides[False] else None), f"{where}: best_ask {ba}"
         if bb is not None and ba is not None:
             assert bb < ba, f"{where}: {symbol} crossed book {bb} >= {ba}"
+    icebergs = _fast_icebergs(fast)
+    assert icebergs == ref.iceberg_view(), (
+        f"{where}: icebergs (display, variance, hidden, generator) differ\n"
+        f"fast: {icebergs}\nref:  {ref.iceberg_view()}"
+    )
+    for oid, (display, variance, hidden, _rng) in icebergs.items():
+        assert 0 <= variance < display and hidden >= 0, f"{where}: iceberg {oid} {icebergs[oid]}"
+        assert resting[oid] <= display + variance, f"{where}: iceberg {oid} shows {resting[oid]}"
+        resting[oid] += hidden
     return resting
 
 
@@ -748,6 +872,12 @@ def test_fast_engine_matches_reference_deep_queues(cmds: list[Cmd]) -> None:
 @_HALF
 @given(command_streams(max_steps=100, stops=True))
 def test_fast_engine_matches_reference_stop_cascades(cmds: list[Cmd]) -> None:
+    run_differential(cmds)
+
+
+@_HALF
+@given(command_streams(max_steps=80, icebergs=True))
+def test_fast_engine_matches_reference_icebergs(cmds: list[Cmd]) -> None:
     run_differential(cmds)
 
 

@@ -1,7 +1,8 @@
 """Property test: snapshot and restore give back the same exchange.
 
-On random command streams (the differential test's generator), the exchange is snapshotted
-at a random point; the snapshot goes through JSON text (it must be JSON-able), and
+On random command streams (the differential test's generator, iceberg-heavy flows among them,
+so that icebergs with hidden parts and advanced generators are snapshotted mid-life), the
+exchange is snapshotted at a random point; the snapshot goes through JSON text (it must be JSON-able), and
 ``Exchange.restore`` builds a second exchange from it. Then:
 
 - the restored exchange has the same ``state_hash()``, and snapshots to the same data;
@@ -39,7 +40,11 @@ def _restored(ex: Exchange) -> Exchange:
     return again
 
 
-@given(command_streams(), st.integers(0, 10**6), st.integers(0, 10**6))
+@given(
+    st.one_of(command_streams(), command_streams(icebergs=True)),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+)
 def test_snapshot_restore_round_trip(cmds: list[Cmd], cut_a: int, cut_b: int) -> None:
     split = cut_a % (len(cmds) + 1)
     second = split + cut_b % (len(cmds) - split + 1)

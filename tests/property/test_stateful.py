@@ -9,6 +9,10 @@ new orders now and then reuse an id drawn from the ``ids`` bundle of every accep
 are placed a few ticks beyond the last trade price (read from the events), and a rule walks
 that price up and down a few ticks at a time, so waiting stops trigger, release and cascade;
 cancels aim at waiting stops like at any live order (a modify of one is ``unknown_order``).
+Icebergs (a small display, some with a variance, post-only or any STP mode) rest at and
+around the touch, so that the aggressive rules eat through their slices and refills, STP
+decrements meet them, and cancels and modifies (qty down keeps priority, up or repriced
+rests a fresh slice) aim at them like at any live order.
 
 Each command goes to ``hftbook.core.exchange.Exchange`` and to
 ``hftbook.core.reference.ReferenceExchange``; after every rule both must have produced the
@@ -16,12 +20,14 @@ same events (ignoring the free-text ``message``) and every trade must print at i
 resting price. The invariants, checked after every step, reuse the differential test's
 checkers: books never crossed, no empty level, no non-positive resting quantity, stored level
 totals and counts equal to their orders, best prices equal to the extreme live levels, levels
-(FIFO order of order ids and quantities) equal to the reference's, per-order quantity
-conservation from the events (submitted = filled + resting + waiting + cancelled, with user
+(FIFO order of order ids and visible quantities) equal to the reference's, icebergs' hidden
+parts and generators equal to the reference's, per-order quantity conservation from the
+events (submitted = filled + resting visible and hidden + waiting + cancelled, with user
 modifies and STP decrements; a waiting stop is live but in no book), the machine's live model
 equal to the engine's live registry (waiting stops included), and time
 moving forward only. A rule (not every step, to stay fast) checks that a snapshot restores to
-the same state hash; every other time the machine carries on with the restored exchange.
+the same state hash and carries every resting iceberg (hidden part and generator included);
+every other time the machine carries on with the restored exchange.
 
 On a failure the message holds the command stream so far as JSON lines (a scenario file).
 """
@@ -55,6 +61,7 @@ from test_differential import (
     _check_books,
     _check_trade_prices,
     _dump,
+    _fast_icebergs,
     _fast_prices,
     _Sym,
     _Tracker,
@@ -117,6 +124,17 @@ _stop_params = st.fixed_dictionaries(
         "stp": st.sampled_from(_STPS),
         "style": _style,
         "dt": _dt,
+    }
+)
+# Iceberg terms in lots: qty = display + hidden; a variance of 1 or 2 with a display of 1
+# is ``bad_qty``; ``tif`` replaces the limit params' tif (IOC / FOK are ``bad_command``).
+_ice_params = st.fixed_dictionaries(
+    {
+        "display": st.integers(1, 3),
+        "hidden": st.integers(0, 10),
+        "var": st.sampled_from([None, None, 0, 1, 2]),
+        "tif": st.sampled_from(["gtc", "gtc", "gtc", "gtd", "day", "ioc"]),
+        "depth": st.sampled_from([0, 0, 1, 2, None]),  # ticks behind the touch; None: as drawn
     }
 )
 # Which order a cancel or modify goes to; shrinking moves towards "live".
@@ -316,6 +334,20 @@ class ExchangeMachine(RuleBasedStateMachine):
         p = dict(p, tif=tif, lots=lots, off=reach if p["side"] == "buy" else -reach)
         return self.submit(self.new_limit_cmd(USERS[user], self.fresh_id(True), p))
 
+    @rule(target=ids, user=_user, p=_limit_params, ice=_ice_params, str_id=st.booleans())
+    def new_iceberg(self, user: int, p: dict[str, Any], ice: dict[str, Any], str_id: bool) -> Any:
+        """An iceberg, mostly passive at or just behind the touch (so takers meet its slices),
+        else priced like any limit order (it may cross and rest its first slice)."""
+        p = dict(p, tif=ice["tif"], lots=ice["display"] + ice["hidden"])
+        if ice["depth"] is not None:
+            p["off"] = -1 - ice["depth"] if p["side"] == "buy" else ice["depth"]
+        c = self.new_limit_cmd(USERS[user], self.fresh_id(str_id), p)
+        s = _SYMS[p["sym"]]
+        c["display_qty"] = self.builder.num(ice["display"], s.lot, p["style"])
+        if ice["var"] is not None:
+            c["display_variance"] = self.builder.num(ice["var"], s.lot, p["style"])
+        return self.submit(c)
+
     @rule(target=ids, old=ids, p=_limit_params)
     def new_limit_reusing_id(self, old: Key, p: dict[str, Any]) -> Any:
         """An id used before: `duplicate_id` while that order is live, accepted once gone."""
@@ -502,6 +534,12 @@ class ExchangeMachine(RuleBasedStateMachine):
         with the restored exchange (through JSON), which must keep matching the reference."""
         want = self.fast.state_hash()
         assert Exchange.restore(self.fast.snapshot()).state_hash() == want
+        carried = {
+            o["order_id"]: tuple(o["iceberg"][k] for k in ("display", "variance", "reserve", "rng"))
+            for o in self.fast.snapshot()["orders"]
+            if o.get("iceberg") is not None
+        }
+        assert carried == _fast_icebergs(self.fast), carried
         self.snapshots += 1
         if self.snapshots % 2:
             restored = Exchange.restore(json.loads(json.dumps(self.fast.snapshot())))
