@@ -143,7 +143,21 @@ FLOW_OCO = [
     _book(80),
 ]
 
-FLOWS = {"full": FLOW_FULL, "partial": FLOW_PARTIAL, "oco": FLOW_OCO}
+# An entry cancelled in a halt after a partial fill: its children wait (deferred) for the resume.
+FLOW_HALT = [
+    _inst(),
+    _new(2, "mm", "a1", "sell", 2, "100"),
+    _bracket(3, "u", "buy", {"id": "E", "type": "limit", "qty": "5", "price": "100"},
+             {"id": "TP", "price": "104"}, {"id": "SL", "trigger_price": "90"}),
+    _new(4, "mm", "b1", "buy", 9, "105"),
+    {"cmd": "halt", "ts": 5, "symbol": SYM},
+    {"cmd": "cancel", "ts": 6, "user": "u", "id": "E"},
+    _book(7),
+    {"cmd": "resume", "ts": 8, "symbol": SYM},
+    _book(9),
+]
+
+FLOWS = {"full": FLOW_FULL, "partial": FLOW_PARTIAL, "oco": FLOW_OCO, "halt": FLOW_HALT}
 
 
 def _run(cmds: list[Cmd], ex: Exchange | None = None) -> tuple[Exchange, list[list[dict[str, Any]]]]:
@@ -203,6 +217,8 @@ def _states_seen(flow: list[Cmd]) -> set[str]:
             seen.add("dormant trailing")
         if any(o.get("iceberg") for o in snap["orders"]) and snap["links"]:
             seen.add("iceberg with links")
+        if snap["deferred"]:
+            seen.add("deferred in a halt")
     return seen
 
 
@@ -210,7 +226,7 @@ def test_flows_pass_through_the_states_they_are_for() -> None:
     """Guard: the cuts above do fall inside dormant, active and partially activated states."""
     seen = set().union(*(_states_seen(f) for f in FLOWS.values()))
     assert seen >= {"dormant", "active partial entry", "live pair", "dormant trailing",
-                    "iceberg with links"}, seen
+                    "iceberg with links", "deferred in a halt"}, seen
 
 
 def test_dormant_trailing_stop_loss_survives_restore_without_a_reference() -> None:

@@ -17,6 +17,8 @@ Invariants:
   from a matching step stay in that step's book.
 - Effects of one window of events: OCO cancels first, in event order, then entries in the
   order of their first event; their own events form the next window.
+- Nothing trades in a halt: an entry that finishes while its symbol is halted leaves its
+  children dormant in `Exchange.deferred` until `activate_deferred` runs at the resume.
 """
 
 from __future__ import annotations
@@ -150,11 +152,29 @@ def _entry(ex: Exchange, link: Link, books: list[OrderBook]) -> None:
                 _cancel_dormant(ex, kids)
     elif finished:
         del links[e.oid]
-        if filled:
+        if not filled:
+            _cancel_dormant(ex, kids)
+        elif ex.books[e.symbol].halted:
+            # Nothing trades in a halt: the children wait, dormant, for the resume.
+            ex.deferred.append((e.symbol, filled, kids))
+        else:
             link.given = filled
             _activate_all(ex, kids, filled, books)
-        else:
-            _cancel_dormant(ex, kids)
+
+
+def activate_deferred(ex: Exchange, symbol: str) -> None:
+    """At a resume: activate the children whose entry finished during the halt, in the order
+    the entries finished, then settle what they cause."""
+    due = [d for d in ex.deferred if d[0] == symbol]
+    if not due:
+        return
+    ex.deferred = [d for d in ex.deferred if d[0] != symbol]
+    mark = len(ex.out)
+    books: list[OrderBook] = []
+    for _, qty, kids in due:
+        alive = [c for c in kids if c.qty and c.oid in ex.links]
+        _activate_all(ex, alive, qty, books)
+    ex.after_matching(ex.books[symbol], mark)
 
 
 def _cancel_dormant(ex: Exchange, kids: list[Order]) -> None:
@@ -245,9 +265,22 @@ def restore_links(ex: Exchange, data: Iterable[dict[str, Any]]) -> None:
         ex.links[o.oid] = link
 
 
+def deferred_snapshot(ex: Exchange) -> list[dict[str, Any]]:
+    return [{"symbol": symbol, "qty": qty, "children": [c.oid for c in kids if c.qty]}
+            for symbol, qty, kids in ex.deferred]
+
+
+def restore_deferred(ex: Exchange, data: Iterable[dict[str, Any]]) -> None:
+    by_oid = {o.oid: o for orders in ex.live.values() for o in orders.values()}
+    ex.deferred = [(d["symbol"], d["qty"], [by_oid[oid] for oid in d["children"]]) for d in data]
+
+
 def dormant_orders(ex: Exchange) -> list[Order]:
     """The live dormant children in order id order (snapshots)."""
     return [link.order for oid, link in sorted(ex.links.items()) if link.dormant and link.order.qty]
 
 
-__all__ = ["Link", "dormant_orders", "entry_link", "links_snapshot", "restore_links", "settle"]
+__all__ = [
+    "Link", "activate_deferred", "deferred_snapshot", "dormant_orders", "entry_link", "links_snapshot",
+    "restore_deferred", "restore_links", "settle",
+]

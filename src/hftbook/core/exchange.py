@@ -20,7 +20,7 @@ from typing import Any
 
 from hftbook.core.book import OrderBook, append, new_level, reduce, taker_limit_key, unlink
 from hftbook.core.commands import dispatch
-from hftbook.core.contingent import Link, settle
+from hftbook.core.contingent import Link, activate_deferred, settle
 from hftbook.core.instrument import Instrument
 from hftbook.core.order import IceSpec, Order, StopSpec, open_qty
 from hftbook.core.render import render
@@ -72,6 +72,8 @@ class Exchange:
         self.gtd_rebuild_at = _GTD_MIN_REBUILD
         # Contingent links (OCO members, bracket entries) by order id; see contingent.py.
         self.links: dict[int, Link] = {}
+        # Brackets whose entry finished in a halt: (symbol, filled lots, children) till resume.
+        self.deferred: list[tuple[str, int, list[Order]]] = []
 
     # -- the contract door ---------------------------------------------------------------
 
@@ -130,7 +132,8 @@ class Exchange:
         if current is not None:
             if current.tick == tick and current.lot == lot:
                 return True
-            if not self.books[symbol].is_empty():
+            dormant = any(link.dormant and link.order.symbol == symbol for link in self.links.values())
+            if not self.books[symbol].is_empty() or dormant:
                 self.reject("instrument", "instrument_busy",
                             f"{symbol} has live orders; its tick and lot cannot change", symbol=symbol)
                 return False
@@ -595,6 +598,8 @@ class Exchange:
             return not self.reject(cmd, "bad_state", f"{symbol} is {state} already", symbol=symbol)
         book.halted = halted
         self.out.append((EV_STATE, "halted" if halted else "resumed", symbol, reason))
+        if not halted and self.deferred:
+            activate_deferred(self, symbol)
         return True
 
     # -- helpers -------------------------------------------------------------------------

@@ -16,7 +16,13 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from hftbook.core.contingent import dormant_orders, links_snapshot, restore_links
+from hftbook.core.contingent import (
+    deferred_snapshot,
+    dormant_orders,
+    links_snapshot,
+    restore_deferred,
+    restore_links,
+)
 from hftbook.core.numbers import canonical
 from hftbook.core.order import IceSpec, Order, StopSpec
 from hftbook.core.stops import StopIndex
@@ -56,6 +62,7 @@ def snapshot(ex: Exchange) -> dict[str, Any]:
         "stops": stops,
         "dormant": [_order(o) for o in dormant_orders(ex)],
         "links": links_snapshot(ex),
+        "deferred": deferred_snapshot(ex),
     }
 
 
@@ -126,6 +133,7 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
         o = _load_order(d)
         ex.live.setdefault(o.user, {})[o.cid] = o
     restore_links(ex, snap.get("links", ()))
+    restore_deferred(ex, snap.get("deferred", ()))
     ex.rebuild_gtd_heap()
     ex.out.clear()
     return ex
