@@ -7,9 +7,13 @@ subprocess, `python -m bench.run --child NAME`, so peak RSS is per scenario; the
 `bench.measurements.measure_scenario` (what is measured and how is described there) under the
 GC policies of `bench.gc_policy`, and writes its results as JSON to stdout.
 
+After the scenarios (unless `--scenario` picks some or `--no-stops`), one more child,
+`python -m bench.stops`, measures what waiting stop orders cost a trade print (`bench.stops`).
+
 The parent prints a markdown table, checks the targets (pass/fail, nothing adjusted;
-`bench.report`), says how much CPU other processes took meanwhile (from /proc/stat;
-`bench.host`), writes bench/results/latest.json and, with --plot, bench/results/latency.png.
+`bench.report`, `bench.stops`), says how much CPU other processes took meanwhile (from
+/proc/stat; `bench.host`), writes bench/results/latest.json and, with --plot,
+bench/results/latency.png.
 
 Invariants: the parent runs no engine work itself and children run one at a time, so they do
 not compete with each other; a child that fails stops the run (its stderr is passed on) rather
@@ -34,6 +38,7 @@ from bench.gc_policy import POLICIES
 from bench.host import CpuWatch
 from bench.measurements import measure_scenario
 from bench.report import plot, report
+from bench.stops import report_lines as stop_report_lines
 from hftbook.runtime.gcpolicy import ENGINE_GC_THRESHOLDS
 from hftbook.workload import SCENARIOS
 
@@ -61,12 +66,27 @@ def run_child(name: str, args: argparse.Namespace, sizes: dict[str, int],
     return data
 
 
+def run_stops_child(args: argparse.Namespace) -> dict[str, Any]:
+    """The stop-index measurement (`bench.stops`) in a fresh process; its results."""
+    cmd = [sys.executable, "-m", "bench.stops", "--seed", str(args.seed)]
+    if args.quick:
+        cmd.append("--quick")
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"bench: stops failed (exit {proc.returncode})")
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes: finishes in under a minute")
     p.add_argument("--plot", action="store_true", help="write bench/results/latency.png")
     p.add_argument("--scenario", action="append", choices=SCENARIOS,
                    help="run only this scenario (repeatable)")
+    p.add_argument("--no-stops", action="store_true",
+                   help="skip the stop-index measurement (skipped too when --scenario is given)")
     p.add_argument("--gc", choices=("default", "tuned", "both"), default="both")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--n", type=int, help="measured messages per scenario")
@@ -104,6 +124,14 @@ def main(argv: list[str] | None = None) -> int:
         results.append(run_child(name, args, sizes, policies))
         print(f"bench: {name} done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
     table, checks = report(results, policies)
+    stops = None
+    if not args.scenario and not args.no_stops:
+        t0 = time.perf_counter()
+        print("bench: stops ...", file=sys.stderr, flush=True)
+        stops = run_stops_child(args)
+        print(f"bench: stops done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+        lines, checks["stop_index"] = stop_report_lines(stops)
+        table += "\n" + "\n".join(lines)
     contention, note = cpu.contention(time.perf_counter() - started)
     if note is not None:
         table += "\n" + note
@@ -127,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         "checks": checks,
         "table_markdown": table,
         "scenarios": results,
+        "stops": stops,
     }
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}",
