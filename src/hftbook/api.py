@@ -71,6 +71,20 @@ class Accepted(Event):
     limit_offset: Decimal | None = None
     display_qty: Decimal | None = None
     display_variance: Decimal | None = None
+    oco: str | int | None = None  # the other order of an OCO pair
+    take_profit: str | int | None = None  # a bracket entry's children
+    stop_loss: str | int | None = None
+    activation: str | None = None
+    parent: str | int | None = None  # a bracket child's entry
+
+
+@dataclass(frozen=True)
+class Activated(Event):
+    user: str
+    id: str | int
+    symbol: str
+    order_id: int
+    qty: Decimal
 
 
 @dataclass(frozen=True)
@@ -179,7 +193,10 @@ def to_event(e: dict[str, Any]) -> Event:
                         OrderType(e["order_type"]), _dec(e["price"]), Decimal(e["qty"]), TIF(e["tif"]),
                         _dec(e.get("trigger_price")), _dec(e.get("trail_amount")),
                         _dec(e.get("trail_pct")), _dec(e.get("limit_offset")),
-                        _dec(e.get("display_qty")), _dec(e.get("display_variance")))
+                        _dec(e.get("display_qty")), _dec(e.get("display_variance")), e.get("oco"),
+                        e.get("take_profit"), e.get("stop_loss"), e.get("activation"), e.get("parent"))
+    if t == "activated":
+        return Activated(ts, e["user"], e["id"], e["symbol"], e["order_id"], Decimal(e["qty"]))
     if t == "triggered":
         return Triggered(ts, e["user"], e["id"], e["symbol"], e["order_id"], Decimal(e["trigger_price"]))
     if t == "trade":
@@ -202,6 +219,15 @@ def to_event(e: dict[str, Any]) -> Event:
         return Metrics(ts, e["symbol"], _dec(e["mid"]), _dec(e["microprice"]), e["imbalance"],
                        e["weighted_imbalance"], e["spread_bps"])
     raise ValueError(f"unknown event type {t!r}")
+
+
+_NUMBER_FIELDS = ("qty", "price", "trigger_price", "trail_amount", "trail_pct", "limit_offset", "display_qty",
+                  "display_variance")
+
+
+def _part(fields: dict[str, Any]) -> dict[str, Any]:
+    """A part of an order list with its numbers as decimal strings and enums as names."""
+    return {k: str(v) if k in _NUMBER_FIELDS or isinstance(v, StrEnum) else v for k, v in fields.items()}
 
 
 class Engine:
@@ -262,6 +288,25 @@ class Engine:
         for key, value in extras:
             if value is not None:
                 cmd[key] = str(value)
+        return self._run(cmd, ts)
+
+    def oco(self, user: str, symbol: str, side: Side | str, first: dict[str, Any], second: dict[str, Any],
+            ts: int | None = None) -> list[Event]:
+        """Two linked orders, one cancels the other. Parts are dicts with the fields of a new
+        order but `user`, `symbol`, `side` (numbers may be Decimal, int or str)."""
+        return self._run({"cmd": "oco", "user": user, "symbol": symbol, "side": str(side),
+                          "orders": [_part(first), _part(second)]}, ts)
+
+    def bracket(self, user: str, symbol: str, side: Side | str, entry: dict[str, Any],
+                take_profit: dict[str, Any] | None = None, stop_loss: dict[str, Any] | None = None,
+                activation: str = "full", ts: int | None = None) -> list[Event]:
+        """An entry whose fills activate a take-profit and/or a stop-loss (an OCO pair)."""
+        cmd: dict[str, Any] = {"cmd": "bracket", "user": user, "symbol": symbol, "side": str(side),
+                               "entry": _part(entry), "activation": activation}
+        if take_profit is not None:
+            cmd["take_profit"] = _part(take_profit)
+        if stop_loss is not None:
+            cmd["stop_loss"] = _part(stop_loss)
         return self._run(cmd, ts)
 
     def cancel(self, user: str, id: str | int, ts: int | None = None) -> list[Event]:

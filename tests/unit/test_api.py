@@ -8,6 +8,7 @@ from hftbook.api import (
     STP,
     TIF,
     Accepted,
+    Activated,
     Cancelled,
     Engine,
     Modified,
@@ -108,3 +109,21 @@ def test_iceberg_refill_fields(engine: Engine) -> None:
         (Decimal("0.004"), Decimal("0.004")), (Decimal("0.001"), None)]
     (cancel,) = engine.cancel("i", "ice", ts=3)
     assert isinstance(cancel, Cancelled) and cancel.remaining == Decimal("0.005")
+
+
+def test_oco_and_bracket(engine: Engine) -> None:
+    events = engine.oco("u", "BTC", Side.SELL, {"id": "tp", "type": "limit", "qty": Decimal("0.002"),
+                                                 "price": 110},
+                        {"id": "sl", "type": "stop", "qty": "0.002", "trigger_price": Decimal("90")}, ts=1)
+    assert [(type(e), getattr(e, "oco", None)) for e in events] == [(Accepted, "sl"), (Accepted, "tp")]
+    engine.submit("mm", "a", "BTC", "sell", "0.003", price="100", ts=2)
+    events = engine.bracket("v", "BTC", "buy", {"id": "e", "type": "limit", "qty": "0.003", "price": 100},
+                            take_profit={"id": "t", "price": "120"},
+                            stop_loss={"id": "s", "trigger_price": "80"}, ts=3)
+    kinds = [type(e) for e in events]
+    assert kinds == [Accepted, Accepted, Accepted, Trade, Activated, Activated]
+    entry, tp = events[0], events[1]
+    assert isinstance(entry, Accepted) and entry.take_profit == "t" and entry.activation == "full"
+    assert isinstance(tp, Accepted) and tp.parent == "e" and tp.oco == "s"
+    act = events[4]
+    assert isinstance(act, Activated) and act.id == "s" and act.qty == Decimal("0.003")
