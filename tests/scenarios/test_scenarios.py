@@ -7,6 +7,8 @@ must produce, one JSON object a line, in order. The expectations were derived by
 Matching rule: the number of events must be equal, and every expected object must be a subset
 of the actual event at the same position. Nested objects are compared recursively as subsets,
 lists exactly, scalars by type and value (``true`` is not ``1``; ``1`` and ``1.0`` are equal).
+An expected object may list keys that must NOT be present under ``"_absent"`` (for optional
+fields such as ``maker_refill`` or ``oco``).
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ def _mismatches(expected: Any, actual: Any, path: str) -> Iterator[str]:
             yield f"{path}: expected an object, got {json.dumps(actual)}"
             return
         for key, value in expected.items():
+            if key == "_absent":
+                for name in value:
+                    if name in actual:
+                        yield f"{path}.{name}: present ({json.dumps(actual[name])}), expected absent"
+                continue
             if key not in actual:
                 yield f"{path}.{key}: missing (expected {json.dumps(value)})"
             else:
