@@ -439,19 +439,16 @@ class Exchange:
         oid = o.oid = seq[0]
         seq[0] = oid + 1
         o.ice = IceSpec(display, variance, oid)
-        self.out.append((EV_ACCEPTED, o, LIMIT, price, qty))
-        if crossing:
-            # On arrival an iceberg takes liquidity with its whole quantity.
-            book.match(o, lim)
-            if self.links or (book.stops is not None and book.stops.pending):
-                self._finish_then_release(book, o, orders)
-                return oid
-            if not o.qty:
-                return oid
-        book.rest(o)
+        out = self.out
+        mark = len(out)
+        out.append((EV_ACCEPTED, o, LIMIT, price, qty))
         orders[cid] = o
         if tif == GTD:
             self.push_gtd(o)
+        # On arrival an iceberg takes liquidity with its whole quantity; `rest` shows a slice.
+        self.start_incoming(book, o)
+        if self.links or (book.stops is not None and book.stops.pending):
+            self.after_matching(book, mark)
         return oid
 
     def _admit(self, book: OrderBook, user: str, cid: Any, symbol: str, tif: int,
