@@ -270,7 +270,7 @@ class OrderBook:
                 del levels[k]
         o.qty = rem
         if seq[1] != tid0:
-            if stp or self.stops:
+            if stp or self.stops is not None:
                 self._printed(mark)
             else:
                 # Without STP every level visited printed, so the last one is the last print.
@@ -285,7 +285,7 @@ class OrderBook:
             i -= 1
         last = self.last = out[i][3]
         stops = self.stops
-        if stops:
+        if stops is not None:
             while out[mark][0] != EV_TRADE:
                 mark += 1
             stops.on_run(out[mark][3], last)
