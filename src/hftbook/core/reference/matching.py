@@ -31,6 +31,7 @@ Invariants:
   quantity of its own icebergs there (``docs/PROTOCOL.md``, "Icebergs").
 - ``match`` never rests the taker; its caller decides what happens to what is left. The
   taker holds its whole open quantity in ``open`` (an iceberg taker hides nothing).
+- Every trade adds its quantity to both orders' ``filled``; nothing else changes ``filled``.
 - ``match`` calls ``on_print(symbol, price)`` right after writing each ``trade`` event (and
   after the fill, and any refill, has been applied to both orders), before it looks at the
   next maker.
@@ -99,6 +100,8 @@ def match(
         qty = min(taker.open, maker.open)
         maker.open -= qty
         taker.open -= qty
+        maker.filled += qty
+        taker.filled += qty
         size = refill(maker)  # 0 unless this used up an iceberg slice with more hidden
         if size > 0:
             book.requeue(maker)

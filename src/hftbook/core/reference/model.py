@@ -13,6 +13,8 @@ Invariants:
   ``ice.hidden`` the rest; on its way in as a taker its whole open quantity is in ``open``
   and ``ice.hidden`` is 0. Either way ``Order.total()`` is its whole open quantity.
   ``0 <= ice.variance < ice.display``; ``ice.rng`` is its SplitMix64 state (see ``iceberg``).
+- ``Order.filled`` is the sum of the order's trades (as maker or taker), never lowered: an
+  STP decrement, a cancel or a modify leaves it alone. A bracket's entry reads it as F.
 - ``Event`` is a plain dict whose key order is the order the keys are written in.
 
 Only the standard library is used.
@@ -85,6 +87,7 @@ class Order:
     stp: str
     seq: int = 0  # time priority, set when the order joins the back of a level
     ice: Iceberg | None = None  # icebergs only
+    filled: int = 0  # lots traded so far, as maker or taker (a bracket entry's F)
 
     def total(self) -> int:
         """The whole open quantity: the visible slice plus an iceberg's hidden part."""

@@ -18,6 +18,8 @@ Invariants:
   own fields after the common ones and then only waits: no trade, no other event.
 - An iceberg is written ``accepted`` with ``display_qty`` (and ``display_variance`` when it
   is not 0) last; its generator is seeded with its ``order_id`` when it takes it.
+- ``order_terms`` (stage 3: units) and ``accepted_event`` are shared with the ``oco`` and
+  ``bracket`` commands (``contingent_commands``), whose parts are checked like ``new``.
 
 Only the standard library is used.
 """
@@ -34,13 +36,22 @@ from .model import Event, Iceberg, Instrument, Order
 from .state import ReferenceState
 from .stops import Stop
 
-__all__ = ["cmd_new"]
+__all__ = ["Refused", "accepted_event", "cmd_new", "order_terms"]
 
 _TICKS = "must be a positive tick multiple"
 
 
 class _BadPrice(Exception):
     """A price field that is well-formed but not acceptable (``bad_price``)."""
+
+
+class Refused(Exception):
+    """An order (or a part of a list command) refused with ``reason``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
 
 
 def _ticks(value: Decimal | None, inst: Instrument, name: str) -> int | None:
@@ -95,10 +106,33 @@ def _iceberg_of(f: NewOrderFields, inst: Instrument, qty: int) -> Iceberg | str 
     return Iceberg(display, variance)
 
 
-def _accepted(f: NewOrderFields, inst: Instrument, order: Order, stop: Stop | None) -> Event:
+def order_terms(f: NewOrderFields, inst: Instrument) -> tuple[Order, Stop | None]:
+    """Stage 3 of ``new``: the order in lots and ticks (not yet numbered) and its stop record
+    (None for limit and market orders), or ``Refused`` (``bad_qty``, then ``bad_price``)."""
+    qty = to_units(f.qty, inst.lot)
+    if qty is None:
+        raise Refused("bad_qty", "qty must be a positive lot multiple")
+    ice = _iceberg_of(f, inst, qty)
+    if isinstance(ice, str):
+        raise Refused("bad_qty", ice)
+    order = Order(0, f.user, f.id, f.symbol, f.side, f.order_type, None, qty, f.tif,
+                  f.expire_ts, f.post_only, f.stp, ice=ice)  # fmt: skip
+    try:
+        if f.order_type == "limit":
+            order.price = _ticks(f.price, inst, "price")
+        stop = _stop_of(f, inst, order)
+    except _BadPrice as exc:
+        raise Refused("bad_price", str(exc)) from None
+    return order, stop
+
+
+def accepted_event(
+    f: NewOrderFields, inst: Instrument, order: Order, stop: Stop | None, ts: int
+) -> Event:
+    """The ``accepted`` event of a numbered order (its qty is ``order.open``)."""
     ev: Event = {
         "type": "accepted",
-        "ts": 0,  # set by the caller
+        "ts": ts,
         "user": f.user,
         "id": f.id,
         "symbol": f.symbol,
@@ -140,22 +174,10 @@ def cmd_new(state: ReferenceState, cmd: dict[str, Any]) -> None:
     if inst is None:
         events.reject(cmd, "unknown_symbol", "unknown symbol")
         return
-    qty = to_units(f.qty, inst.lot)  # 3. qty, display_qty, display_variance, then prices
-    if qty is None:
-        events.reject(cmd, "bad_qty", "qty must be a positive lot multiple")
-        return
-    ice = _iceberg_of(f, inst, qty)
-    if isinstance(ice, str):
-        events.reject(cmd, "bad_qty", ice)
-        return
-    order = Order(0, f.user, f.id, f.symbol, f.side, f.order_type, None, qty, f.tif,
-                  f.expire_ts, f.post_only, f.stp, ice=ice)  # fmt: skip
-    try:
-        if f.order_type == "limit":
-            order.price = _ticks(f.price, inst, "price")
-        stop = _stop_of(f, inst, order)
-    except _BadPrice as exc:
-        events.reject(cmd, "bad_price", str(exc))
+    try:  # 3. qty, display_qty, display_variance, then prices
+        order, stop = order_terms(f, inst)
+    except Refused as exc:
+        events.reject(cmd, exc.reason, exc.message)
         return
     if state.find_live(f.user, f.id) is not None:  # 4. duplicate
         events.reject(cmd, "duplicate_id", "id is already live")
@@ -179,9 +201,7 @@ def cmd_new(state: ReferenceState, cmd: dict[str, Any]) -> None:
     order.order_id = state.take_order_id()
     if order.ice is not None:
         order.ice.rng = order.order_id  # the seed of its refill generator
-    accepted = _accepted(f, inst, order, stop)
-    accepted["ts"] = events.ts
-    events.append(accepted)
+    events.append(accepted_event(f, inst, order, stop, events.ts))
     if stop is not None:
         state.stops.add(stop)
     else:
