@@ -19,10 +19,14 @@ Modules, each stating its own invariants:
 - ``stops``: the waiting stops, one plain list, and every symbol's last trade price;
 - ``matching``: matching, self-trade prevention, iceberg refills and the FOK / post-only
   dry runs;
+- ``links``: the contingent links (OCO pairs, brackets) and the dormant bracket children;
 - ``state``: the exchange's whole mutable state, shared by the handlers;
-- ``incoming``: what an accepted order or a released stop does (gates, FOK, matching,
-  remainder), and the release of triggered stops;
-- ``new_order``, ``order_commands``, ``session_commands``, ``queries``: the command handlers;
+- ``incoming``: what an accepted order, a released stop, an ``oco`` part or an activated
+  take-profit does (gates, FOK, matching, remainder);
+- ``settle``: the contingent effects (the OCO rule, activation, growth, ``parent``
+  cancels), settled window by window after each step, and the release of triggered stops;
+- ``new_order``, ``contingent_commands`` (``oco``, ``bracket``), ``order_commands``,
+  ``session_commands``, ``queries``: the command handlers;
 - ``exchange``: ``ReferenceExchange``, which ties them together.
 
 Invariants of the package:
@@ -32,8 +36,12 @@ Invariants of the package:
 - The book of every symbol is never crossed; prices and quantities are integers (ticks
   and lots) inside and become canonical decimal strings only when an event is written.
 - ``order_id`` counts accepted orders only; ``trade_id`` counts trades over the exchange.
-- A live order is either resting in the book or a waiting stop, never both; a stop that
-  triggers is released within the same command, after that command's own matching.
+- A live order is exactly one of: resting in the book, a waiting stop, a dormant bracket
+  child (live, but in neither); a stop that triggers is released within the same command,
+  after that command's own matching and the contingent effects it caused.
+- Every event of a command is settled (``settle``) before the command returns: no OCO pair
+  has a member that traded, triggered or left while the other is live, and no finished
+  entry leaves its children dormant (unless a halt of its symbol defers their activation).
 - An iceberg is one live order: a visible slice in the book (what matches, and what
   ``book`` and ``metrics`` show) and a hidden part outside it; every quantity reported
   for the order as a whole (``cancelled``, ``modified``) is the two together.

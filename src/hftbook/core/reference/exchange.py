@@ -14,8 +14,12 @@ Invariants (each holds after every call to ``apply``):
 - Every rejection leaves the state exactly as it was, except that clock and GTD expiry.
 - ``algo`` is rejected ``unsupported``; an unknown or missing ``cmd`` is ``bad_command``;
   a ``Malformed`` field raised by a handler becomes a ``bad_command`` rejection.
-- After the handler (the command's own matching) every stop it triggered is released,
-  cascades included, so no triggered stop is ever left waiting between commands.
+- The contingent effects (``settle``) of the GTD expiries are applied, and the stops they
+  triggered released, before the command itself; after the handler (the command's own
+  matching, cancels or placements) its effects are settled and every stop it triggered is
+  released, cascades included, so no triggered stop and no unsettled event is ever left
+  between commands.
+- ``oco`` and ``bracket`` are handled by ``contingent_commands``.
 
 Only the standard library is used.
 """
@@ -25,13 +29,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .contingent_commands import cmd_bracket, cmd_oco
 from .fields import Malformed, is_int64
-from .incoming import release_triggered
 from .model import Event, Level
 from .new_order import cmd_new
 from .order_commands import cmd_cancel, cmd_cancel_all, cmd_modify
 from .queries import cmd_book, cmd_metrics
 from .session_commands import cmd_end_of_day, cmd_halt, cmd_instrument, cmd_resume, cmd_tick
+from .settle import settle_and_release
 from .state import ReferenceState
 
 __all__ = ["ReferenceExchange"]
@@ -41,6 +46,8 @@ Handler = Callable[[ReferenceState, dict[str, Any]], None]
 _HANDLERS: dict[str, Handler] = {
     "instrument": cmd_instrument,
     "new": cmd_new,
+    "oco": cmd_oco,
+    "bracket": cmd_bracket,
     "cancel": cmd_cancel,
     "modify": cmd_modify,
     "cancel_all": cmd_cancel_all,
@@ -66,6 +73,7 @@ class ReferenceExchange:
         state = self._state
         events = state.events
         out = events.begin()
+        state.links.cursor = 0
         if not isinstance(cmd, dict):
             events.append(
                 {
@@ -83,6 +91,7 @@ class ReferenceExchange:
                 return out
             events.ts = ts
         state.expire_gtd()
+        settle_and_release(state)  # what the expiries cause comes before the command
         name = cmd.get("cmd")
         if name == "algo":
             events.reject(cmd, "unsupported", "algorithms are not available")
@@ -94,7 +103,7 @@ class ReferenceExchange:
             _HANDLERS[name](state, cmd)
         except Malformed as exc:
             events.reject(cmd, "bad_command", str(exc))
-        release_triggered(state)  # only a command that printed trades can have triggered any
+        settle_and_release(state)
         return out
 
     @property

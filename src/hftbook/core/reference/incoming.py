@@ -1,10 +1,13 @@
-"""What an incoming order does once it may start: a new order just accepted, or a stop just
-released (contract rule 11). Both go through the same steps, so they behave the same.
+"""What an incoming order does once it may start: a new order just accepted, a stop just
+released (contract rule 11), an ``oco`` part being placed or an activated take-profit. All go
+through the same steps, so they behave the same.
 
 An incoming order first passes two gates (``refusal``): a market order needs something on
 the other side (``no_liquidity``), a post-only order must not trade (``post_only``). A new
-order that fails a gate is rejected; a released stop is cancelled with that reason. Then
-``execute`` runs the FOK dry run, matches, and decides what happens to the remainder.
+order that fails a gate is rejected; a released stop or an activated take-profit is
+cancelled with that reason. Then ``execute`` runs the FOK dry run, matches, and decides what
+happens to the remainder. (The release of triggered stops, which interleaves with the
+settling of contingent effects, is ``settle.settle_and_release``.)
 
 Invariants:
 
@@ -14,11 +17,6 @@ Invariants:
   ``no_liquidity`` for a market order, ``ioc`` for IOC.
 - An incoming iceberg (never IOC or FOK) goes through the post-only check and matching
   with its whole quantity, like any limit order; only what rests is cut into slices.
-- ``release_triggered`` releases one stop at a time, always the triggered one with the
-  lowest ``order_id`` (stops triggered by a released stop's own trades included), and
-  returns only when no triggered stop is left. Each release writes ``triggered`` first.
-- A released stop keeps its ``order_id``, ``user``, ``id``, tif, expiry, post-only and STP;
-  it becomes a market order (``stop``, ``trailing_stop``) or a limit order (the others).
 
 Only the standard library is used.
 """
@@ -28,9 +26,8 @@ from __future__ import annotations
 from .matching import fok_would_fill, post_only_would_trade
 from .model import Order
 from .state import ReferenceState
-from .stops import limit_when_released
 
-__all__ = ["execute", "refusal", "release_triggered"]
+__all__ = ["execute", "refusal"]
 
 
 def refusal(state: ReferenceState, order: Order) -> str | None:
@@ -60,17 +57,3 @@ def execute(state: ReferenceState, order: Order) -> None:
     else:
         state.book.rest(order)
 
-
-def release_triggered(state: ReferenceState) -> None:
-    """Release every triggered stop, earliest accepted first, until none is left."""
-    while (stop := state.stops.pop_fired()) is not None:
-        order = stop.order
-        assert stop.fired is not None
-        state.events.triggered(order, stop.fired)
-        order.price = limit_when_released(stop)
-        order.order_type = "market" if order.price is None else "limit"
-        reason = refusal(state, order)
-        if reason is not None:
-            state.events.cancelled(order, reason, order.open)
-            continue
-        execute(state, order)

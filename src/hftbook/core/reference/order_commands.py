@@ -9,14 +9,18 @@ Invariants:
 
 - Every rejection (and every ``Malformed``) leaves the state exactly as it was: nothing is
   changed before the last check has passed.
-- ``cancel`` and ``cancel_all`` reach every live order: resting ones and waiting stops.
-  ``modify`` reaches resting orders only: a waiting stop is ``unknown_order`` to it.
+- ``cancel`` and ``cancel_all`` reach every live order: resting ones, waiting stops and
+  dormant bracket children. ``modify`` reaches resting orders only: a waiting stop or a
+  dormant child is ``unknown_order`` to it, before its price and qty are looked at.
+- They write their own events only; what a cancel or a crossing modify causes to linked
+  orders (the OCO rule, a bracket's activation) is settled after the command (``settle``).
 - A modify's ``qty`` is the whole open quantity (an iceberg's visible slice plus its hidden
   part). One that keeps the price and does not raise the quantity keeps the order's time
   priority (an iceberg loses hidden quantity first, then visible); any other modify takes
   it out, matches it as a taker with its whole quantity and rests what is left at the back
   of its level (an iceberg as a fresh first slice). The iceberg's generator carries on.
-- ``cancel_all`` cancels in ``order_id`` order, resting orders and waiting stops merged.
+- ``cancel_all`` cancels in ``order_id`` order, resting orders, waiting stops and dormant
+  children merged.
 
 Only the standard library is used.
 """

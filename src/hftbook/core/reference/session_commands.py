@@ -8,12 +8,15 @@ the wrong type, and writes a rejection for any other refusal.
 Invariants:
 
 - ``instrument`` adds a symbol, or redefines its tick and lot only while it has no live
-  orders (waiting stops included); repeating the current definition is a no-op. Tick and lot
+  orders (waiting stops and dormant children included); repeating the current definition is
+  a no-op. Tick and lot
   stay positive. Success writes no event. A new tick size forgets the symbol's last trade
   price (stops then behave as before the first trade); a new lot size alone keeps it.
 - ``halt`` and ``resume`` toggle a known symbol's flag and refuse (``bad_state``) a no-op.
-- ``end_of_day`` cancels every DAY order, resting or waiting stop (reason ``expired``), in
-  ``order_id`` order.
+  Right after its ``resumed`` event, ``resume`` activates the bracket children whose entries
+  finished during the halt (``settle.activate_deferred``).
+- ``end_of_day`` cancels every DAY order, resting, waiting stop or dormant child (reason
+  ``expired``), in ``order_id`` order.
 - ``tick`` does nothing itself: moving the clock and expiring GTD orders is done by
   ``ReferenceExchange.apply`` for every command.
 
@@ -26,6 +29,7 @@ from typing import Any
 
 from .fields import Malformed, nonempty_str, number_field
 from .model import Instrument
+from .settle import activate_deferred
 from .state import ReferenceState
 
 __all__ = ["cmd_end_of_day", "cmd_halt", "cmd_instrument", "cmd_resume", "cmd_tick"]
@@ -82,6 +86,7 @@ def cmd_resume(state: ReferenceState, cmd: dict[str, Any]) -> None:
     state.events.append(
         {"type": "resumed", "ts": state.events.ts, "symbol": inst.symbol, "reason": "manual"}
     )
+    activate_deferred(state, inst.symbol)
 
 
 def cmd_end_of_day(state: ReferenceState, cmd: dict[str, Any]) -> None:

@@ -1,20 +1,23 @@
 """The reference exchange's whole mutable state, shared by its command handlers.
 
 ``ReferenceState`` bundles the instruments, the naive book, the waiting stops (with the
-last trade prices), the event log (which holds the clock) and the order id counter, with the
-few steps that touch several of them at once.
+last trade prices), the contingent links (with the dormant bracket children), the event log
+(which holds the clock) and the order id counter, with the few steps that touch several of
+them at once.
 
 Invariants:
 
 - ``events`` reads the very ``instruments`` dict held here (one dict, never replaced).
 - ``next_order_id`` counts accepted orders only, starting at 1; a rejected command never
   takes an id.
-- The live orders are the resting ones (``book``) and the waiting stops (``stops``); no
-  order is in both. Every question about live orders here (``find_live``, expiry,
-  ``end_of_day``, ``cancel_all``, busy symbols) asks both and merges the answers.
-- ``cancel_each`` removes each order from the book or the stops before writing its
-  ``cancelled`` event, in the order given, reporting its whole open quantity (for an
-  iceberg, its visible slice plus its hidden part).
+- The live orders are the resting ones (``book``), the waiting stops (``stops``) and the
+  dormant bracket children (``links.dormant``); no order is in two of them. Every question
+  about live orders here (``find_live``, ``is_live``, expiry, ``end_of_day``, ``cancel_all``,
+  busy symbols) asks all three and merges the answers.
+- ``cancel_each`` removes each order from the book, the stops or the dormant children before
+  writing its ``cancelled`` event, in the order given, reporting its whole open quantity (for
+  an iceberg, its visible slice plus its hidden part; for a dormant child, its current qty).
+  It writes events only: what a cancel does to the order's links is ``settle``'s.
 - ``match`` is the only way in to ``matching.match``: every trade print reaches
   ``StopBook.on_print`` at once, before the next maker is looked at.
 
@@ -30,6 +33,7 @@ from typing import Any
 from .book import NaiveBook
 from .events import EventLog
 from .fields import symbol_field
+from .links import Links
 from .matching import match
 from .model import Instrument, Order
 from .stops import StopBook
@@ -44,6 +48,7 @@ class ReferenceState:
     instruments: dict[str, Instrument] = field(default_factory=dict)
     book: NaiveBook = field(default_factory=NaiveBook)
     stops: StopBook = field(default_factory=StopBook)
+    links: Links = field(default_factory=Links)
     events: EventLog = field(init=False)
     next_order_id: int = 1
 
@@ -59,15 +64,21 @@ class ReferenceState:
         """``matching.match`` with every print reported to the waiting stops."""
         return match(self.book, self.events, taker, self.stops.on_print)
 
-    # -- live orders: resting ones and waiting stops --------------------------------------
+    # -- live orders: resting ones, waiting stops and dormant children ---------------------
 
     def live_orders(self) -> list[Order]:
-        """Every live order, resting or waiting, by order_id."""
-        return sorted(self.book.live + self.stops.orders(), key=lambda o: o.order_id)
+        """Every live order, resting, waiting or dormant, by order_id."""
+        every = self.book.live + self.stops.orders() + self.links.dormant
+        return sorted(every, key=lambda o: o.order_id)
 
     def find_live(self, user: str, oid: str | int) -> Order | None:
         found = self.book.find_live(user, oid)
-        return found if found is not None else self.stops.find_live(user, oid)
+        if found is None:
+            found = self.stops.find_live(user, oid)
+        return found if found is not None else self.links.find_dormant(user, oid)
+
+    def is_live(self, order: Order) -> bool:
+        return any(o is order for o in self.live_orders())
 
     def has_live_orders(self, symbol: str) -> bool:
         return any(o.symbol == symbol for o in self.live_orders())
@@ -84,10 +95,12 @@ class ReferenceState:
         return [o for o in self.live_orders() if o.tif == "day"]
 
     def cancel_each(self, orders: Iterable[Order], reason: str) -> None:
-        """Take each order out of the book (or the stops) and report it cancelled."""
+        """Take each order out of the book (or the stops, or the dormant children) and report
+        it cancelled."""
         for o in orders:
             self.book.remove(o)
             self.stops.remove(o)
+            self.links.wake(o)
             self.events.cancelled(o, reason, o.total())
 
     def expire_gtd(self) -> None:

@@ -7,8 +7,10 @@ trailing stop's reference, recomputes its level from scratch and checks its cond
 
 Invariants:
 
-- ``waiting`` holds exactly the live, unreleased stops; each one's ``order`` has
-  ``price is None`` and its whole submitted quantity open. None of them is in the book.
+- ``waiting`` holds exactly the live, unreleased stops (an activated stop-loss among them);
+  each one's ``order`` has ``price is None`` and its whole quantity open (the submitted qty;
+  a stop-loss's activated qty, raised by any growth). None of them is in the book. A bracket
+  stop-loss's ``Stop`` is added here only when it is activated.
 - A stop's level is ``trigger`` for ``stop`` / ``stop_limit``. For a trailing stop it is a
   pure function of its ``reference`` (None until the symbol has printed: then no level):
   reference -/+ ``trail_amount`` (sell/buy), or reference x (1 -/+ ``trail_pct``/100)
