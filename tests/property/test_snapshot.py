@@ -1,7 +1,8 @@
 """Property test: snapshot and restore give back the same exchange.
 
-On random command streams (the differential test's generator, iceberg-heavy flows among them,
-so that icebergs with hidden parts and advanced generators are snapshotted mid-life), the
+On random command streams (the differential test's generator, iceberg-heavy and contingent-heavy
+flows among them, so that icebergs with hidden parts and advanced generators, OCO pairs, dormant
+and partly grown bracket children and halt-deferred activations are snapshotted mid-life), the
 exchange is snapshotted at a random point; the snapshot goes through JSON text (it must be JSON-able), and
 ``Exchange.restore`` builds a second exchange from it. Then:
 
@@ -41,7 +42,7 @@ def _restored(ex: Exchange) -> Exchange:
 
 
 @given(
-    st.one_of(command_streams(), command_streams(icebergs=True)),
+    st.one_of(command_streams(), command_streams(icebergs=True), command_streams(contingent=True)),
     st.integers(0, 10**6),
     st.integers(0, 10**6),
 )

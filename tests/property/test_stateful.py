@@ -12,7 +12,11 @@ cancels aim at waiting stops like at any live order (a modify of one is ``unknow
 Icebergs (a small display, some with a variance, post-only or any STP mode) rest at and
 around the touch, so that the aggressive rules eat through their slices and refills, STP
 decrements meet them, and cancels and modifies (qty down keeps priority, up or repriced
-rests a fresh slice) aim at them like at any live order.
+rests a fresh slice) aim at them like at any live order. ``oco`` pairs and ``bracket`` orders
+(``contingent_flows``) are placed around the last trade price, so the walks of the price fill
+entries, trigger stop parts and stop-losses and resolve the pairs; their parts and children go
+to the ``ids`` bundle, so cancels and modifies aim at dormant children too (a modify of one is
+``unknown_order``), and odd list commands (malformed, refused at each stage) come along.
 
 Each command goes to ``hftbook.core.exchange.Exchange`` and to
 ``hftbook.core.reference.ReferenceExchange``; after every rule both must have produced the
@@ -23,9 +27,12 @@ totals and counts equal to their orders, best prices equal to the extreme live l
 (FIFO order of order ids and visible quantities) equal to the reference's, icebergs' hidden
 parts and generators equal to the reference's, per-order quantity conservation from the
 events (submitted = filled + resting visible and hidden + waiting + cancelled, with user
-modifies and STP decrements; a waiting stop is live but in no book), the machine's live model
-equal to the engine's live registry (waiting stops included), and time
-moving forward only. A rule (not every step, to stay fast) checks that a snapshot restores to
+modifies and STP decrements; a waiting stop is live but in no book; a dormant bracket child is
+live, in no book, its qty potential until ``activated``), the links of contingent orders
+(``contingent_flows.LinkChecker``: OCO pairs resolved after every command, no child left dormant
+once its entry has finished or, partial, filled, unless a halt defers it), the machine's live
+model equal to the engine's live registry (waiting stops and dormant children included), and
+time moving forward only. A rule (not every step, to stay fast) checks that a snapshot restores to
 the same state hash and carries every resting iceberg (hidden part and generator included);
 every other time the machine carries on with the restored exchange.
 
@@ -41,6 +48,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from contingent_flows import BRACKET, N_INVALID_LIST, OCO_PART, build_bracket, build_oco, invalid_list
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -136,6 +144,19 @@ _ice_params = st.fixed_dictionaries(
         "tif": st.sampled_from(["gtc", "gtc", "gtc", "gtd", "day", "ioc"]),
         "depth": st.sampled_from([0, 0, 1, 2, None]),  # ticks behind the touch; None: as drawn
     }
+)
+_oco_params = st.fixed_dictionaries(
+    {
+        "side": _side,
+        "parts": st.tuples(OCO_PART, OCO_PART),
+        "same_id": st.sampled_from([False] * 19 + [True]),
+        "str_id": st.booleans(),
+        "style": _style,
+        "dt": _dt,
+    }
+)
+_bracket_params = st.fixed_dictionaries(
+    {**BRACKET, "str_id": st.booleans(), "style": _style, "dt": _dt}
 )
 # Which order a cancel or modify goes to; shrinking moves towards "live".
 _TARGETS = st.sampled_from(["live"] * 7 + ["other_user", "stale", "unknown"])
@@ -400,6 +421,46 @@ class ExchangeMachine(RuleBasedStateMachine):
         """A stop with an id used before (a waiting stop's too): ``duplicate_id`` while live."""
         return self.submit(self.new_stop_cmd(old[0], old[1], p))
 
+    def list_command(
+        self, kind: str, user: int, sym: int, p: dict[str, Any], reuse: Key | None = None
+    ) -> Any:
+        """An ``oco`` or ``bracket`` around the last trade price (the mid before any); with
+        ``reuse`` its first part or entry takes that (user, id). Every accepted part goes to
+        the `ids` bundle."""
+        s = _SYMS[sym]
+        last = self.last_trade.get(s.name)
+        mid = s.mid_ticks if last is None else int(last / s.tick)
+        self.builder.ts = self.ts
+        q = dict(p, ref=None, omit_ts=False, user=user, sym=sym)
+        build = build_oco if kind == "oco" else build_bracket
+        c = build(self.builder, q, USERS[user], sym, mid)
+        self.ts = self.builder.ts
+        if reuse is not None:
+            c["user"] = reuse[0]
+            (c["orders"][0] if kind == "oco" else c["entry"])["id"] = reuse[1]
+        events = self.send(c)
+        return multiple(*[(ev["user"], ev["id"]) for ev in events if ev["type"] == "accepted"])
+
+    @rule(
+        target=ids,
+        data=st.data(),
+        kind=st.sampled_from(["bracket", "bracket", "oco"]),
+        user=_user,
+        sym=_sym,
+        reuse=st.sampled_from([False] * 7 + [True]),
+    )
+    def new_list(self, data: st.DataObject, kind: str, user: int, sym: int, reuse: bool) -> Any:
+        """An oco (two linked parts: limit, iceberg or any stop type, on one side) or a bracket
+        (an entry of any kind with a take-profit and/or a stop-loss, full or partial) around
+        the last price; now and then its first part or entry reuses an id accepted before
+        (``duplicate_id`` while that order is live, a dormant child's included). One rule for
+        both, its parameters drawn only for the kind chosen, to keep the steps cheap."""
+        p = data.draw(_oco_params if kind == "oco" else _bracket_params, label="params")
+        old = None
+        if reuse and self.accepted:
+            old = data.draw(st.sampled_from(self.accepted), label="reused id")
+        return self.list_command(kind, user, sym, p, reuse=old)
+
     @rule(
         target=ids,
         sym=_sym,
@@ -527,6 +588,14 @@ class ExchangeMachine(RuleBasedStateMachine):
         p = {"dt": 0, "omit_ts": False, "user": user, "sym": sym, "style": style, "which": which,
              "ref": ref}  # fmt: skip
         self.send(self.builder.build("invalid", p))
+
+    @rule(which=st.integers(0, N_INVALID_LIST - 1), user=_user, sym=_sym, ref=st.integers(0, 40))
+    def odd_list_command(self, which: int, user: int, sym: int, ref: int) -> None:
+        """One of the differential test's odd ``oco`` / ``bracket`` commands."""
+        self.builder.ts = self.ts
+        p = {"dt": 0, "omit_ts": False, "user": user, "sym": sym, "style": 0, "which": which,
+             "ref": ref}  # fmt: skip
+        self.send(invalid_list(self.builder, p, USERS[user], _SYMS[sym]))
 
     @rule()
     def snapshot_round_trip(self) -> None:
