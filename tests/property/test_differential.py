@@ -468,10 +468,6 @@ class _Builder:
             return b
         if which == 13:  # valid: an iceberg showing all of itself (never refills)
             return dict(base, display_qty=base["qty"])
-        if which in (14, 15) and (t_user, t_id) in self.children:
-            # Not generated: the fast engine checks a dormant child's modify for bad_qty /
-            # bad_price before unknown_order (reported; PROTOCOL's modify order is the other).
-            t_id = 10**9
         if which == 14:
             return dict(c, cmd="modify", user=t_user, id=t_id, qty="0")
         if which == 15:

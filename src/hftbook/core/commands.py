@@ -85,8 +85,9 @@ def cmd_modify(ex: Exchange, c: dict[str, Any]) -> None:
         raise bad("modify needs 'price' and/or 'qty'")
     orders = ex.live.get(user)
     o = orders.get(cid) if orders else None
-    # A waiting stop is not a resting order: modifying it is answered like an unknown order.
-    inst = ex.instruments[o.symbol] if o is not None and o.stop is None else None
+    # A waiting stop or a dormant bracket child is not resting: a modify of it is answered like
+    # an unknown order, before its numbers are looked at.
+    inst = ex.instruments[o.symbol] if o is not None and o.level is not None else None
     price = wire_units(c, "price", inst) if has_price else None
     qty = wire_units(c, "qty", inst) if has_qty else None
     if inst is None:
