@@ -29,9 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from hftbook.core.book import OrderBook, unlink
 from hftbook.core.order import Order, open_qty
-from hftbook.core.stops import StopIndex
+from hftbook.core.stops import StopIndex, stop_holds
 from hftbook.core.types import (
-    BUY,
     EV_ACTIVATED,
     EV_CANCELLED,
     EV_MODIFIED,
@@ -204,8 +203,7 @@ def _activate_all(ex: Exchange, kids: list[Order], qty: int, books: list[OrderBo
             stops = book.stops = StopIndex()
         last = book.last
         level = spec.level
-        if spec.kind in (STOP, STOP_LIMIT) and last and level is not None and (
-                last >= level if c.side == BUY else last <= level):
+        if spec.kind in (STOP, STOP_LIMIT) and level is not None and stop_holds(c.side, level, last):
             spec.fired = level  # its condition holds already: it triggers at once
             heappush(stops.pending, (c.oid, c))
         else:
@@ -247,8 +245,8 @@ def _live_id(o: Order | None) -> int | None:
     return o.oid if o is not None and o.qty else None
 
 
-def restore_links(ex: Exchange, data: Iterable[dict[str, Any]]) -> None:
-    by_oid = {o.oid: o for orders in ex.live.values() for o in orders.values()}
+def restore_links(ex: Exchange, data: Iterable[dict[str, Any]], by_oid: dict[int, Order]) -> None:
+    """Links from `links_snapshot` data; `by_oid` maps every live order's id to it."""
     for d in data:
         o = by_oid[d["order_id"]]
         if d.get("entry"):
@@ -270,8 +268,7 @@ def deferred_snapshot(ex: Exchange) -> list[dict[str, Any]]:
             for symbol, qty, kids in ex.deferred]
 
 
-def restore_deferred(ex: Exchange, data: Iterable[dict[str, Any]]) -> None:
-    by_oid = {o.oid: o for orders in ex.live.values() for o in orders.values()}
+def restore_deferred(ex: Exchange, data: Iterable[dict[str, Any]], by_oid: dict[int, Order]) -> None:
     ex.deferred = [(d["symbol"], d["qty"], [by_oid[oid] for oid in d["children"]]) for d in data]
 
 

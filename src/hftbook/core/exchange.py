@@ -25,7 +25,7 @@ from hftbook.core.instrument import Instrument
 from hftbook.core.order import IceSpec, Order, StopSpec, open_qty
 from hftbook.core.render import render
 from hftbook.core.state import restore, snapshot, state_hash
-from hftbook.core.stops import StopIndex
+from hftbook.core.stops import StopIndex, stop_holds
 from hftbook.core.types import (
     BUY,
     DAY,
@@ -374,7 +374,7 @@ class Exchange:
         if orders is None:
             return 0
         last = book.last
-        if not trailing and last and (last >= trigger if side == BUY else last <= trigger):
+        if not trailing and stop_holds(side, trigger, last):
             return self.reject("new", "stop_would_trigger", "the last trade price already meets the trigger",
                                user, cid, symbol)
         seq = self.seq

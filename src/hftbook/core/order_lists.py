@@ -28,9 +28,8 @@ from hftbook.core.order_terms import (
     parse_order,
     parse_user,
 )
-from hftbook.core.stops import StopIndex
+from hftbook.core.stops import StopIndex, stop_holds
 from hftbook.core.types import (
-    BUY,
     EV_ACCEPTED,
     GTD,
     LIMIT,
@@ -177,8 +176,7 @@ def _admit(ex: Exchange, book: OrderBook, user: str, terms: list[OrderTerms]) ->
 def _would_trigger(book: OrderBook, t: OrderTerms) -> bool:
     if t.otype not in (STOP, STOP_LIMIT) or t.stop is None:
         return False
-    last, trigger = book.last, t.stop[0]
-    return bool(last) and (last >= trigger if t.side == BUY else last <= trigger)
+    return stop_holds(t.side, t.stop[0], book.last)
 
 
 def _make(t: OrderTerms, qty: int) -> Order:

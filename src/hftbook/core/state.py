@@ -132,8 +132,9 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
     for d in snap.get("dormant", ()):
         o = _load_order(d)
         ex.live.setdefault(o.user, {})[o.cid] = o
-    restore_links(ex, snap.get("links", ()))
-    restore_deferred(ex, snap.get("deferred", ()))
+    by_oid = {o.oid: o for orders in ex.live.values() for o in orders.values()}
+    restore_links(ex, snap.get("links", ()), by_oid)
+    restore_deferred(ex, snap.get("deferred", ()), by_oid)
     ex.rebuild_gtd_heap()
     ex.out.clear()
     return ex

@@ -37,6 +37,11 @@ from hftbook.core.types import BUY, STOP, STOP_LIMIT
 _MIN_BUDGET: Final = 1024  # filings between compactions, at least
 
 
+def stop_holds(side: int, level: int, last: int) -> bool:
+    """A plain stop's condition against the last trade price (0: no trade yet, nothing holds)."""
+    return bool(last) and (last >= level if side == BUY else last <= level)
+
+
 def trailing_level(spec: StopSpec, side: int, ref: int) -> int:
     """The trigger level a trailing stop has for reference price `ref` (ticks), exactly."""
     if spec.pct is None:
