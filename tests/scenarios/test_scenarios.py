@@ -179,6 +179,8 @@ PARTY_ORDER = ("user", "id", "order_id")
 def _order_problems(event: dict[str, Any]) -> list[str]:
     problems = []
     keys = list(event)
+    if "rests" in keys and keys[-1] != "rests":
+        problems.append(f"rests is not the last key: {keys}")
     if keys[:2] != ["type", "ts"]:
         problems.append(f"does not start with type, ts: {keys}")
     documented = KEY_ORDER.get(str(event.get("type")), ())

@@ -89,13 +89,15 @@ def test_accepted_event_layout() -> None:
                            tif="gtd", expire_ts=9, post_only=True))  # fmt: skip
     assert list(ev) == ["type", "ts", "user", "id", "symbol", "order_id", "side", "order_type",
                         "price", "qty", "tif", "post_only", "stp", "expire_ts", "display_qty",
-                        "display_variance"]  # fmt: skip
+                        "display_variance", "rests"]  # fmt: skip
     assert (ev["qty"], ev["display_qty"], ev["display_variance"]) == ("10", "3", "1")
+    # It rests at once and shows its first slice: `rests` says so, last.
+    assert ev["rests"] == [{"order_id": 1, "side": "sell", "price": "100", "qty": "3"}]
     # A zero variance is not written; a null display_qty (and variance) is no iceberg.
     (ev,) = ex.apply(limit("a", "j", "sell", 10, 100, display_qty="3.0", display_variance="0"))
-    assert (list(ev)[-1], ev["display_qty"]) == ("display_qty", "3")
+    assert (list(ev)[-2], ev["display_qty"]) == ("display_qty", "3")
     (ev,) = ex.apply(limit("a", "k", "sell", 10, 100, display_qty=None, display_variance=None))
-    assert list(ev)[-1] == "stp"
+    assert list(ev)[-2:] == ["stp", "rests"]
     # Quantities are lot multiples, written canonically.
     (ev,) = ex.apply(limit("a", "y", "sell", "2.5", 100, symbol="Y", display_qty="1.50",
                            display_variance="0.5"))  # fmt: skip

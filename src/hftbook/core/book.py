@@ -33,6 +33,7 @@ from hftbook.core.types import (
     DECREMENT,
     EV_CANCELLED,
     EV_MODIFIED,
+    EV_RESTED,
     EV_TRADE,
 )
 
@@ -118,6 +119,9 @@ class OrderBook:
             o.qty = ice.display if ice.display < total else total
             ice.reserve = total - o.qty
         self.place(o)
+        # Market data and the `rests` field need to know where and when an order joined the
+        # book; nothing else marks it (an order rests when its step ends with no event).
+        self.out.append((EV_RESTED, o, o.qty))
 
     def place(self, o: Order) -> None:
         """Append a live order at the back of its price level as it is (restore)."""

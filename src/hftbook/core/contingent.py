@@ -216,13 +216,13 @@ def _grow(ex: Exchange, c: Order, d: int) -> None:
     """Partial activation: a live child takes `d` more lots; a resting one goes to the back."""
     book = ex.books[c.symbol]
     total = open_qty(c) + d
+    ex.out.append((EV_MODIFIED, c, c.price, total, "parent_fill"))
     if c.level is not None:
         unlink(c)
         c.qty = total
-        book.rest(c)
+        book.rest(c)  # after its `modified`, which a book rebuilt from events reads first
     else:
         c.qty = total
-    ex.out.append((EV_MODIFIED, c, c.price, total, "parent_fill"))
 
 
 def links_snapshot(ex: Exchange) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ heap may hold stale entries (lazy deletion) but never misses a live GTD order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from heapq import heapify, heappop, heappush
 from typing import Any
@@ -33,6 +34,7 @@ from hftbook.core.types import (
     EV_CANCELLED,
     EV_MODIFIED,
     EV_REJECTED,
+    EV_RESTED,
     EV_STATE,
     EV_TRIGGERED,
     FOK,
@@ -74,6 +76,9 @@ class Exchange:
         self.links: dict[int, Link] = {}
         # Brackets whose entry finished in a halt: (symbol, filled lots, children) till resume.
         self.deferred: list[tuple[str, int, list[Order]]] = []
+        # Called with each `apply` command's raw events and ts before they are dropped: market
+        # data and other consumers of the integer events (they must not change the engine).
+        self.listeners: list[Callable[[list[tuple[Any, ...]], int], None]] = []
 
     # -- the contract door ---------------------------------------------------------------
 
@@ -81,6 +86,8 @@ class Exchange:
         """Apply one contract command (a dict) and return its events as dicts."""
         ts = dispatch(self, cmd)
         events = render(self, ts, cmd if isinstance(cmd, dict) else None)
+        for listener in self.listeners:
+            listener(self.out, ts)
         self.out.clear()
         return events
 
@@ -253,6 +260,7 @@ class Exchange:
             if level is None:
                 level = new_level(price, key, levels, book.ask_keys if side else book.bid_keys)
             append(level, o)
+            out.append((EV_RESTED, o, rem))
             orders[cid] = o
             if tif == GTD:
                 self.push_gtd(o)

@@ -21,6 +21,7 @@ from hftbook.core.types import (
     EV_MODIFIED,
     EV_RAW,
     EV_REJECTED,
+    EV_RESTED,
     EV_STATE,
     EV_TRADE,
     EV_TRIGGERED,
@@ -124,11 +125,27 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
         elif kind == EV_STATE:
             _, name, symbol, reason = e
             append({"type": name, "ts": ts, "symbol": symbol, "reason": reason})
+        elif kind == EV_RESTED:
+            _rested(events, e[1], e[2], insts[e[1].symbol])
         elif kind == EV_RAW:
             ev = e[1]
             ev["ts"] = ts
             append(ev)
     return events
+
+
+def _rested(events: list[dict[str, Any]], o: Order, qty: int, inst: Instrument) -> None:
+    """An order joined the back of its level right after the last event: say so on that event
+    (`rests`), so a book can be rebuilt from the events alone. Resting follows the order's
+    own step, which always has an event, so there is one to carry it."""
+    rest = {"order_id": o.oid, "side": SIDE_NAMES[o.side], "price": inst.price_str(o.price),
+            "qty": inst.qty_str(qty)}
+    ev = events[-1]
+    rests = ev.get("rests")
+    if rests is None:
+        ev["rests"] = [rest]
+    else:
+        rests.append(rest)
 
 
 def _stop_fields(ev: dict[str, Any], spec: StopSpec, inst: Instrument) -> None:

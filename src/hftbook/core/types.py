@@ -47,6 +47,7 @@ EV_STATE: Final = 5  # (kind, "halted" | "resumed", symbol, reason)
 EV_RAW: Final = 6  # (kind, ready event dict without type/ts prefix); queries
 EV_TRIGGERED: Final = 7  # (kind, order, trigger level)
 EV_ACTIVATED: Final = 8  # (kind, order, qty): a bracket's child went live
+EV_RESTED: Final = 9  # (kind, order, visible qty): joined the back of its level (not its own event)
 
 # Largest price in ticks or quantity in lots: what fits a signed 64-bit wire field.
 MAX_UNITS: Final = 2**63 - 1

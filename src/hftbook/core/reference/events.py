@@ -123,6 +123,14 @@ class EventLog:
         self.out.append(ev)
         self.next_trade_id += 1
 
+    def rested(self, order: Order) -> None:
+        """``order`` just joined the back of its level: the last event says so (``rests``)."""
+        inst = self._instruments[order.symbol]
+        assert order.price is not None
+        rest = {"order_id": order.order_id, "side": order.side, "price": inst.price_str(order.price),
+                "qty": inst.qty_str(order.open)}
+        self.out[-1].setdefault("rests", []).append(rest)
+
     def triggered(self, order: Order, level: int | Fraction) -> None:
         """A stop was released: its level when it fired."""
         inst = self._instruments[order.symbol]

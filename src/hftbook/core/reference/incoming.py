@@ -56,4 +56,5 @@ def execute(state: ReferenceState, order: Order) -> None:
         events.cancelled(order, "fok", order.open)
     else:
         state.book.rest(order)
+        events.rested(order)
 

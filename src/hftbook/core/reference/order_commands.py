@@ -102,6 +102,7 @@ def cmd_modify(state: ReferenceState, cmd: dict[str, Any]) -> None:
     alive = state.match(order)
     if alive and order.open > 0:
         state.book.rest(order)
+        events.rested(order)
 
 
 def cmd_cancel_all(state: ReferenceState, cmd: dict[str, Any]) -> None:

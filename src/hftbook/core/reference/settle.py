@@ -231,9 +231,10 @@ def _grow(state: ReferenceState, bracket: Bracket, step: int) -> None:
             continue
         child.open += step
         if child is bracket.take_profit:  # resting: to the back of its level
+            state.events.modified(child, "parent_fill")
             state.book.remove(child)
             state.book.rest(child)
-            state.events.modified(child, "parent_fill")
+            state.events.rested(child)
             continue
         stop = bracket.stop
         assert stop is not None
