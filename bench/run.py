@@ -7,11 +7,13 @@ subprocess, `python -m bench.run --child NAME`, so peak RSS is per scenario; the
 `bench.measurements.measure_scenario` (what is measured and how is described there) under the
 GC policies of `bench.gc_policy`, and writes its results as JSON to stdout.
 
-After the scenarios (unless `--scenario` picks some or `--no-stops`), one more child,
-`python -m bench.stops`, measures what waiting stop orders cost a trade print (`bench.stops`).
+After the scenarios (unless `--scenario` picks some), two more children: `python -m
+bench.stops` measures what waiting stop orders cost a trade print (skipped with
+`--no-stops`), and `python -m bench.marketdata` what the market-data feed and the analytics
+add to each engine message.
 
 The parent prints a markdown table, checks the targets (pass/fail, nothing adjusted;
-`bench.report`, `bench.stops`), says how much CPU other processes took meanwhile (from
+`bench.report`, `bench.stops`, `bench.marketdata`), says how much CPU other processes took meanwhile (from
 /proc/stat; `bench.host`), writes bench/results/latest.json and, with --plot,
 bench/results/latency.png.
 
@@ -36,6 +38,7 @@ from typing import Any, Final
 
 from bench.gc_policy import POLICIES
 from bench.host import CpuWatch
+from bench.marketdata import target_row as marketdata_row
 from bench.measurements import measure_scenario
 from bench.report import plot, report
 from bench.stops import report_lines as stop_report_lines
@@ -66,15 +69,16 @@ def run_child(name: str, args: argparse.Namespace, sizes: dict[str, int],
     return data
 
 
-def run_stops_child(args: argparse.Namespace) -> dict[str, Any]:
-    """The stop-index measurement (`bench.stops`) in a fresh process; its results."""
-    cmd = [sys.executable, "-m", "bench.stops", "--seed", str(args.seed)]
+def run_module_child(module: str, args: argparse.Namespace, extra: Sequence[str] = ()) -> dict[str, Any]:
+    """One of the separate measurements (`bench.stops`, `bench.marketdata`) in a fresh
+    process; its results (JSON on its stdout)."""
+    cmd = [sys.executable, "-m", module, "--seed", str(args.seed), *extra]
     if args.quick:
         cmd.append("--quick")
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
-        raise SystemExit(f"bench: stops failed (exit {proc.returncode})")
+        raise SystemExit(f"bench: {module} failed (exit {proc.returncode})")
     data: dict[str, Any] = json.loads(proc.stdout)
     return data
 
@@ -124,13 +128,20 @@ def main(argv: list[str] | None = None) -> int:
         results.append(run_child(name, args, sizes, policies))
         print(f"bench: {name} done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
     table, checks = report(results, policies)
-    stops = None
+    stops = marketdata = None
     if not args.scenario and not args.no_stops:
         t0 = time.perf_counter()
         print("bench: stops ...", file=sys.stderr, flush=True)
-        stops = run_stops_child(args)
+        stops = run_module_child("bench.stops", args)
         print(f"bench: stops done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
         lines, checks["stop_index"] = stop_report_lines(stops)
+        table += "\n" + "\n".join(lines)
+    if not args.scenario:
+        t0 = time.perf_counter()
+        print("bench: market data ...", file=sys.stderr, flush=True)
+        marketdata = run_module_child("bench.marketdata", args, ["--json"])
+        print(f"bench: market data done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+        lines, checks["market_data"] = marketdata_row(marketdata)
         table += "\n" + "\n".join(lines)
     contention, note = cpu.contention(time.perf_counter() - started)
     if note is not None:
@@ -156,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         "table_markdown": table,
         "scenarios": results,
         "stops": stops,
+        "market_data": marketdata,
     }
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}",

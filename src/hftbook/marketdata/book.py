@@ -55,12 +55,27 @@ class VisibleBook:
 
     def rest(self, oid: int, side: int, price: int, qty: int) -> None:
         """The order joins the back of its level showing `qty`."""
-        if oid in self.orders:
-            raise ValueError(f"order {oid} rests but is in the book already")
-        if qty <= 0:
-            raise ValueError(f"order {oid} rests with visible qty {qty}")
-        self.orders[oid] = [side, price, qty]
-        self._join(oid, side, price, qty)
+        orders = self.orders
+        if oid in orders or qty <= 0:
+            raise ValueError(f"order {oid} rests with visible qty {qty} (in the book: {oid in orders})")
+        orders[oid] = [side, price, qty]
+        # _join, inlined: this and `remove` are most of what a feed does.
+        key = -price if side else price
+        levels = self.levels[side]
+        lv = levels.get(key)
+        if lv is None:
+            levels[key] = [qty, {oid: None}]
+            keys = self.keys[side]
+            if not keys or key > keys[-1]:
+                keys.append(key)
+            else:
+                insort(keys, key)
+        else:
+            lv[0] += qty
+            lv[1][oid] = None
+        self.touched[side][key] = None
+        if self.with_l3:
+            self.l3.append((ADD, oid, side, price, qty))
 
     def execute(self, oid: int, qty: int, price: int, trade_id: int) -> None:
         """A trade took `qty` from the resting order's visible quantity."""
@@ -79,7 +94,9 @@ class VisibleBook:
             self._leave(oid, side, at, vis, False)
         else:
             entry[2] = vis - qty
-            self._change(side, at, -qty)
+            key = -at if side else at
+            self.levels[side][key][0] -= qty
+            self.touched[side][key] = None
 
     def modify(self, oid: int, qty: int) -> None:
         """The resting order shows `qty` now, in place (only ever lower: priority kept)."""
@@ -92,15 +109,16 @@ class VisibleBook:
         entry[2] = qty
         if self.with_l3:
             self.l3.append((MODIFY, oid, qty))
-        self._change(side, price, qty - vis)
+        key = -price if side else price
+        self.levels[side][key][0] += qty - vis
+        self.touched[side][key] = None
 
     def remove(self, oid: int) -> bool:
         """The order leaves the book, if it is in it. Returns whether it was."""
         entry = self.orders.pop(oid, None)
         if entry is None:
             return False
-        side, price, vis = entry
-        self._leave(oid, side, price, vis, self.with_l3)
+        self._leave(oid, entry[0], entry[1], entry[2], self.with_l3)
         return True
 
     # -- reading -------------------------------------------------------------------------
@@ -167,7 +185,7 @@ class VisibleBook:
             self.l3.append((ADD, oid, side, price, qty))
 
     def _leave(self, oid: int, side: int, price: int, vis: int, say: bool) -> None:
-        key = price if side == BUY else -price
+        key = -price if side else price
         levels = self.levels[side]
         lv = levels[key]
         fifo = lv[1]
@@ -184,8 +202,3 @@ class VisibleBook:
                 del keys[bisect_left(keys, key)]
         if say:
             self.l3.append((DELETE, oid))
-
-    def _change(self, side: int, price: int, diff: int) -> None:
-        key = price if side == BUY else -price
-        self.levels[side][key][0] += diff
-        self.touched[side][key] = None

@@ -103,17 +103,50 @@ class MarketDataFeed:
     # -- sources -------------------------------------------------------------------------
 
     def attach(self, exchange: Any) -> None:
-        """Publish every `Exchange.apply` command's events as one batch."""
+        """Start from the exchange's books as they are, then publish every `Exchange.apply`
+        command's events as one batch."""
+        self.load(exchange)
         exchange.listeners.append(self.on_raw)
+
+    def load(self, exchange: Any) -> None:
+        """Take the exchange's resting orders as the starting state (a restored or running
+        engine), publishing nothing: consumers start from a snapshot."""
+        self.ts = exchange.now
+        for symbol, ebook in exchange.books.items():
+            s = self._sym(symbol)
+            book = s.book
+            if book.orders:
+                raise ValueError(f"load: the feed has a book for {symbol} already")
+            for o in ebook.live_orders():
+                book.rest(o.oid, o.side, o.price, o.qty)
+                if o.ice is not None:
+                    book.ice_open[o.oid] = o.qty + o.ice.reserve
+            book.l3.clear()
+            book.take_touched(BUY)
+            book.take_touched(SELL)
+            b, a = book.best(BUY), book.best(SELL)
+            s.quote = (None if b is None else b[0], 0 if b is None else b[1],
+                       None if a is None else a[0], 0 if a is None else a[1])
+        self._dirty.clear()
 
     def on_raw(self, events: list[tuple[Any, ...]], ts: int) -> None:
         """One batch of the engine's raw event tuples (see `core.types.EV_*`)."""
         self.ts = ts
+        symbols = self.symbols
+        dirty = self._dirty
         for e in events:
             kind = e[0]
-            if kind == EV_TRADE:
+            if kind == EV_RESTED:
+                o = e[1]
+                sym = o.symbol
+                s = symbols.get(sym) or self._new(sym)
+                dirty[sym] = s
+                s.book.rest(o.oid, o.side, o.price, e[2])
+            elif kind == EV_TRADE:
                 m, t = e[1], e[2]
-                s = self._sym(m.symbol)
+                sym = m.symbol
+                s = symbols.get(sym) or self._new(sym)
+                dirty[sym] = s
                 price, qty = e[3], e[4]
                 book = s.book
                 book.execute(m.oid, qty, price, e[5])
@@ -125,14 +158,14 @@ class MarketDataFeed:
                     book.rest(m.oid, m.side, price, e[6])
                 if self.tape:
                     self._publish(s, 3, ts, ("trade", e[5], price, qty, t.side))
-            elif kind == EV_RESTED:
-                o = e[1]
-                self._sym(o.symbol).book.rest(o.oid, o.side, o.price, e[2])
             elif kind == EV_CANCELLED:
                 o = e[1]
-                book = self._sym(o.symbol).book
-                book.remove(o.oid)
-                book.ice_open.pop(o.oid, None)
+                sym = o.symbol
+                s = symbols.get(sym) or self._new(sym)
+                if s.book.remove(o.oid):
+                    dirty[sym] = s
+                if s.book.ice_open:
+                    s.book.ice_open.pop(o.oid, None)
             elif kind == EV_ACCEPTED:
                 o = e[1]
                 if o.ice is not None:
@@ -147,7 +180,8 @@ class MarketDataFeed:
                     book.ice_open[o.oid] = e[2]
             elif kind == EV_STATE and self.tape:
                 self._publish(self._sym(e[2]), 3, ts, ("status", e[1], e[3]))
-        self._end_batch(ts)
+        if dirty:
+            self._end_batch(ts)
 
     def on_events(self, events: Iterable[Mapping[str, Any]], units: Mapping[str, Units]) -> None:
         """One batch of contract event dicts (replay's output, parsed); `units` converts each
@@ -174,9 +208,10 @@ class MarketDataFeed:
                 if self.tape:
                     self._publish(s, 3, ts, ("trade", ev["trade_id"], price, qty, _SIDES[ev["side"]]))
             elif kind == "cancelled":
-                book = self._sym(sym).book
-                book.remove(ev["order_id"])
-                book.ice_open.pop(ev["order_id"], None)
+                s = self.symbols.get(sym) or self._new(sym)
+                if s.book.remove(ev["order_id"]):
+                    self._dirty[sym] = s
+                s.book.ice_open.pop(ev["order_id"], None)
             elif kind == "accepted":
                 if ev.get("display_qty") is not None:
                     self._sym(sym).book.ice_open[ev["order_id"]] = units[sym].qty(ev["qty"])
@@ -198,7 +233,9 @@ class MarketDataFeed:
                 u = units[sym]
                 for r in rests:
                     book.rest(r["order_id"], _SIDES[r["side"]], u.price(r["price"]), u.qty(r["qty"]))
-        self._end_batch(ts)
+        if self._dirty:
+            self._end_batch(ts)
+        self.ts = ts
 
     # -- output --------------------------------------------------------------------------
 
@@ -236,12 +273,14 @@ class MarketDataFeed:
 
     # -- inside --------------------------------------------------------------------------
 
+    def _new(self, symbol: str) -> _Symbol:
+        s = self.symbols[symbol] = _Symbol(symbol, self.l3)
+        return s
+
     def _sym(self, symbol: str) -> _Symbol:
-        s = self.symbols.get(symbol)
-        if s is None:
-            s = self.symbols[symbol] = _Symbol(symbol, self.l3)
-        if symbol not in self._dirty:
-            self._dirty[symbol] = s
+        """The symbol's state, marked as touched by the batch."""
+        s = self.symbols.get(symbol) or self._new(symbol)
+        self._dirty[symbol] = s
         return s
 
     def _publish(self, s: _Symbol, ch: int, ts: int, payload: tuple[Any, ...]) -> None:
@@ -251,34 +290,51 @@ class MarketDataFeed:
 
     def _end_batch(self, ts: int) -> None:
         """Publish what the batch did to each symbol's book: L3 in order, then the changed
-        levels (L2), then the top of book if it moved (L1)."""
-        self.ts = ts
-        dirty = self._dirty
-        if not dirty:
-            return
-        for s in dirty.values():
+        levels (L2, bids then asks, first touched first), then the top of book if it moved
+        (L1)."""
+        out = self.out
+        for sym, s in self._dirty.items():
             book = s.book
             if book.l3:
                 for payload in book.l3:
                     self._publish(s, 2, ts, payload)
                 book.l3.clear()
-            bids, asks = book.take_touched(BUY), book.take_touched(SELL)
-            if self.l2 and (bids or asks):
-                changed = [(BUY, p) for p in bids] + [(SELL, p) for p in asks]
-                last = len(changed) - 1
-                for i, (side, price) in enumerate(changed):
-                    qty, n = book.level(side, price)
-                    self._publish(s, 1, ts, ("level", side, price, qty, n, i == last))
-            if self.l1 and (bids or asks):
-                b, a = book.best(BUY), book.best(SELL)
-                quote = (
-                    None if b is None else b[0], 0 if b is None else b[1],
-                    None if a is None else a[0], 0 if a is None else a[1],
-                )
+            tb, ta = book.touched
+            if not (tb or ta):
+                continue
+            if self.l2:
+                seq = s.seq
+                n = seq[1]
+                last = n + len(tb) + len(ta)
+                for side, touched, sign in ((BUY, tb, 1), (SELL, ta, -1)):
+                    levels = book.levels[side]
+                    for k in touched:
+                        lv = levels.get(k)
+                        n += 1
+                        qty, count = (0, 0) if lv is None else (lv[0], len(lv[1]))
+                        out.append(("l2", sym, n, ts, "level", side, sign * k, qty, count, n == last))
+                seq[1] = n
+            tb.clear()
+            ta.clear()
+            if self.l1:
+                kb, ka = book.keys
+                if kb:
+                    k = kb[-1]
+                    bid: int | None = k
+                    bq = book.levels[BUY][k][0]
+                else:
+                    bid, bq = None, 0
+                if ka:
+                    k = ka[-1]
+                    ask: int | None = -k
+                    aq = book.levels[SELL][k][0]
+                else:
+                    ask, aq = None, 0
+                quote = (bid, bq, ask, aq)
                 if quote != s.quote:
                     s.quote = quote
-                    self._publish(s, 0, ts, ("quote", *quote))
-        dirty.clear()
+                    self._publish(s, 0, ts, ("quote", bid, bq, ask, aq))
+        self._dirty.clear()
 
 
 def _spend(ice_open: dict[int, int], oid: int, qty: int) -> None:
