@@ -3,7 +3,9 @@
 After every command:
 - the feed fed with the engine's raw events and the feed fed with the contract's event dicts
   (replay's output, with `rests`) publish the same messages, and their books equal the
-  engine's visible book, order by order in queue order;
+  engine's visible book, order by order in queue order; a feed without L3, which reads the
+  engine's level totals instead of keeping a copy of the book, publishes the same L1, L2
+  and trades messages;
 - replicas following from the start (L1, L2, L3) equal the engine's book and top of book;
 - every channel's sequence numbers per symbol are 1, 2, 3, ... with no gap.
 A consumer that loses random messages (or joins late) notices, resyncs from a snapshot and
@@ -77,21 +79,42 @@ def _check(ex: Exchange, raw: MarketDataFeed, fol: _Followers, where: str) -> No
             assert want == (None, 0, None, 0), f"no quote for a non-empty book {symbol} {where}"
 
 
-def run_feeds(cmds: list[Cmd]) -> None:
+def run_feeds(cmds: list[Cmd], batch: int = 1) -> None:
+    """Feed `batch` commands' events at a time (conflation; an instrument update ends a
+    batch, since it may change the units of what follows) and compare at each batch end."""
     ex = Exchange()
-    raw = MarketDataFeed(CHANNELS)
-    raw.attach(ex)
+    raw = MarketDataFeed(CHANNELS)  # with l3: keeps its own copy of the book
+    raw.load(ex)
+    engine_backed = MarketDataFeed(("l1", "l2", "trades"))  # reads the engine's levels
+    engine_backed.load(ex)
     from_events = MarketDataFeed(CHANNELS)
     fol = _Followers()
+    for feed in (raw, engine_backed):  # every command's events at its own ts, batch open
+        ex.listeners.append(lambda out, ts, feed=feed: feed.on_raw(out, ts, end=False))
+    pending_events: list[dict[str, Any]] = []
     for i, cmd in enumerate(cmds):
-        events = ex.apply(copy.deepcopy(cmd))
+        pending_events.extend(ex.apply(copy.deepcopy(cmd)))
+        last = i == len(cmds) - 1 or cmds[i + 1]["cmd"] == "instrument" or cmd["cmd"] == "instrument"
+        if not last and (i + 1) % batch:
+            continue
         units = {s: Units(inst.tick, inst.lot) for s, inst in ex.instruments.items()}
-        from_events.on_events(events, units)
+        raw.flush(ex.now)
+        engine_backed.flush(ex.now)
+        from_events.on_events(pending_events, units, end=False)
+        from_events.flush(ex.now)
+        pending_events.clear()
         msgs = raw.take()
         where = f"after command #{i} {cmd}"
         assert from_events.take() == msgs, f"raw and event sources differ {where}"
+        without_l3 = [m for m in msgs if m[0] != "l3"]
+        assert engine_backed.take() == without_l3, f"engine-backed feed differs {where}"
         fol.on(msgs)
         _check(ex, raw, fol, where)
+
+
+@given(command_streams(), st.integers(2, 6))
+def test_conflated_batches_agree(cmds: list[Cmd], batch: int) -> None:
+    run_feeds(cmds, batch)
 
 
 @given(command_streams())

@@ -121,7 +121,7 @@ class OrderBook:
         self.place(o)
         # Market data and the `rests` field need to know where and when an order joined the
         # book; nothing else marks it (an order rests when its step ends with no event).
-        self.out.append((EV_RESTED, o, o.qty))
+        self.out.append((EV_RESTED, o, o.price, o.qty))
 
     def place(self, o: Order) -> None:
         """Append a live order at the back of its price level as it is (restore)."""

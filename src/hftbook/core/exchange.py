@@ -260,7 +260,7 @@ class Exchange:
             if level is None:
                 level = new_level(price, key, levels, book.ask_keys if side else book.bid_keys)
             append(level, o)
-            out.append((EV_RESTED, o, rem))
+            out.append((EV_RESTED, o, price, rem))
             orders[cid] = o
             if tif == GTD:
                 self.push_gtd(o)
@@ -315,7 +315,9 @@ class Exchange:
         if o.post_only and book.would_trade(o, lim, new_qty):
             return not self.reject("modify", "post_only", "the modify would take liquidity", user, cid)
         # Losing priority: out of the queue, then in again like an incoming order. The same
-        # object is reused; events hold what can change (price, qty) in their tuples.
+        # object is reused; events hold what can change (price, qty) in their tuples, and
+        # this one also the price it left (market data updates that level).
+        old_price = o.price
         unlink(o)
         o.price = new_price
         o.qty = new_qty
@@ -323,7 +325,7 @@ class Exchange:
             ice.reserve = 0  # re-enters whole; `rest` shows a fresh slice
         out = self.out
         mark = len(out)
-        out.append((EV_MODIFIED, o, new_price, new_qty, None))
+        out.append((EV_MODIFIED, o, new_price, new_qty, None, None, old_price))
         if book.crosses(o, lim):
             book.match(o, lim)
             if not o.qty:

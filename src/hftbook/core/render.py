@@ -117,7 +117,7 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
             }
             if reason is not None:
                 ev["reason"] = reason
-            if len(e) > 5:
+            if len(e) > 5 and e[5] is not None:
                 ev["refill"] = inst.qty_str(e[5])
             append(ev)
         elif kind == EV_REJECTED:
@@ -126,7 +126,7 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
             _, name, symbol, reason = e
             append({"type": name, "ts": ts, "symbol": symbol, "reason": reason})
         elif kind == EV_RESTED:
-            _rested(events, e[1], e[2], insts[e[1].symbol])
+            _rested(events, e[1], e[2], e[3], insts[e[1].symbol])
         elif kind == EV_RAW:
             ev = e[1]
             ev["ts"] = ts
@@ -134,11 +134,11 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
     return events
 
 
-def _rested(events: list[dict[str, Any]], o: Order, qty: int, inst: Instrument) -> None:
+def _rested(events: list[dict[str, Any]], o: Order, price: int, qty: int, inst: Instrument) -> None:
     """An order joined the back of its level right after the last event: say so on that event
     (`rests`), so a book can be rebuilt from the events alone. Resting follows the order's
     own step, which always has an event, so there is one to carry it."""
-    rest = {"order_id": o.oid, "side": SIDE_NAMES[o.side], "price": inst.price_str(o.price),
+    rest = {"order_id": o.oid, "side": SIDE_NAMES[o.side], "price": inst.price_str(price),
             "qty": inst.qty_str(qty)}
     ev = events[-1]
     rests = ev.get("rests")

@@ -16,8 +16,8 @@ Invariants after every call:
 - `levels[side][key] = [qty, fifo]` for exactly the non-empty levels, `fifo` a dict used as
   an ordered set of order ids in queue order (insertion order: deterministic, never hash
   order), `qty` the sum of their visible quantities; `keys[side]` sorted ascending;
-- `touched[side]` holds (in first-touch order) every key whose level changed since the last
-  `take_touched`;
+- `touched[side]` holds (in first-touch order) every key whose level changed since the feed
+  last published the side (it clears them);
 - `ice_open[oid]` is the whole open quantity of every live iceberg seen accepted (the one
   order kind whose open quantity differs from its visible one), needed to apply a modify.
 """
@@ -29,7 +29,7 @@ from typing import Any
 
 from hftbook.core.types import BUY
 
-# L3 message kinds (the payload after (channel, symbol, seq, ts)); see messages.py.
+# L3 message kinds (the payload after (channel, symbol, seq, ts)); see docs/MARKETDATA.md.
 ADD = "add"
 EXEC = "exec"
 MODIFY = "modify"
@@ -153,16 +153,6 @@ class VisibleBook:
         return [
             (sign * k, [(oid, orders[oid][2]) for oid in levels[k][1]]) for k in reversed(self.keys[side])
         ]
-
-    def take_touched(self, side: int) -> list[int]:
-        """The prices whose level changed on a side since the last call, first touched first."""
-        touched = self.touched[side]
-        if not touched:
-            return []
-        sign = 1 if side == BUY else -1
-        result = [sign * k for k in touched]
-        touched.clear()
-        return result
 
     # -- inside --------------------------------------------------------------------------
 

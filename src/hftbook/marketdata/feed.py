@@ -13,9 +13,10 @@ and channel, no gaps) so a consumer can detect a loss:
   resumed) changes.
 `heartbeats` repeat each channel's last sequence number without taking one.
 
-Messages are tuples `(channel, symbol, seq, ts, kind, *fields)` (see messages.py); prices in
-ticks, quantities in lots. A *batch* is one call of `on_raw` or `on_events`: one command's
-events for the exact L2/L1 view after every command, or more (conflation). `snapshot`
+Messages are tuples `(channel, symbol, seq, ts, kind, *fields)` (docs/MARKETDATA.md); prices
+in ticks, quantities in lots. A *batch* ends with each `on_raw`/`on_events` call, or, with
+`end=False`, at `flush`: one command per batch gives the exact L2/L1 view after every
+command; more conflate (trades and L3 are never conflated). `snapshot`
 gives a channel's state with the sequence number it reflects, for a consumer that joins
 late or lost messages (replica.py).
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from hftbook.core.types import (
@@ -43,44 +45,68 @@ from hftbook.core.types import (
     EV_RESTED,
     EV_STATE,
     EV_TRADE,
+    MAX_UNITS,
     SELL,
 )
 from hftbook.marketdata.book import VisibleBook
 
 CHANNELS = ("l1", "l2", "l3", "trades")
+_CACHE = 1 << 16  # decimal strings remembered per Units and kind
 _SIDES = {"buy": BUY, "sell": SELL}
 
 
 class Units:
-    """Decimal <-> integer units of one symbol: prices in ticks, quantities in lots."""
+    """Decimal strings -> integer units of one symbol: prices in ticks, quantities in lots.
+    Exact (rational arithmetic: no rounding at any length); results are cached per string,
+    since a feed sees the same few prices again and again."""
 
-    __slots__ = ("lot", "tick")
+    __slots__ = ("_lots", "_ticks", "lot", "tick")
 
     def __init__(self, tick: Decimal | str, lot: Decimal | str) -> None:
         self.tick = Decimal(tick)
         self.lot = Decimal(lot)
+        if self.tick <= 0 or self.lot <= 0:
+            raise ValueError(f"tick and lot must be > 0: {tick}, {lot}")
+        self._ticks: dict[str, int] = {}
+        self._lots: dict[str, int] = {}
 
     def price(self, text: str) -> int:
-        return _whole(Decimal(text) / self.tick, text, "tick")
+        n = self._ticks.get(text)
+        if n is None:
+            if len(self._ticks) >= _CACHE:
+                self._ticks.clear()  # bounded: a long run sees ever new prices
+            n = self._ticks[text] = _whole(text, self.tick, "tick")
+        return n
 
     def qty(self, text: str) -> int:
-        return _whole(Decimal(text) / self.lot, text, "lot")
+        n = self._lots.get(text)
+        if n is None:
+            if len(self._lots) >= _CACHE:
+                self._lots.clear()
+            n = self._lots[text] = _whole(text, self.lot, "lot")
+        return n
 
 
-def _whole(x: Decimal, text: str, unit: str) -> int:
-    n = int(x)
-    if n != x:
-        raise ValueError(f"{text} is not a whole number of {unit}s")
-    return n
+def _whole(text: str, unit: Decimal, name: str) -> int:
+    x = Fraction(Decimal(text)) / Fraction(unit)
+    if x.denominator != 1:
+        raise ValueError(f"{text} is not a whole number of {name}s")
+    return x.numerator
 
 
 class _Symbol:
-    __slots__ = ("book", "quote", "seq")
+    __slots__ = ("book", "makers", "published", "quote", "resting", "seq")
 
     def __init__(self, symbol: str, with_l3: bool) -> None:
+        # The feed's own copy of the visible book (the events source, and L3); with an
+        # engine to read, only its `touched` sets are used.
         self.book = VisibleBook(symbol, with_l3)
         self.seq = [0, 0, 0, 0]  # last published per channel, in CHANNELS order
         self.quote: tuple[int | None, int, int | None, int] = (None, 0, None, 0)
+        # Per side, key -> (qty, orders) as last published: only real changes go out.
+        self.published: tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]] = ({}, {})
+        self.resting: dict[int, int] = {}  # engine mode: resting order id -> its level key
+        self.makers: list[Any] = []  # engine mode: makers the batch traded with
 
 
 class MarketDataFeed:
@@ -96,6 +122,8 @@ class MarketDataFeed:
         self.l3 = "l3" in chosen
         self.tape = "trades" in chosen
         self.symbols: dict[str, _Symbol] = {}
+        self.exchange: Any = None  # set by `load`/`attach`
+        self._engine_mode = False  # read the engine's levels (loaded, and no l3)
         self.out: list[tuple[Any, ...]] = []  # published, oldest first; `take` empties it
         self.ts = 0
         self._dirty: dict[str, _Symbol] = {}  # symbols the batch touched, first touch first
@@ -110,27 +138,42 @@ class MarketDataFeed:
 
     def load(self, exchange: Any) -> None:
         """Take the exchange's resting orders as the starting state (a restored or running
-        engine), publishing nothing: consumers start from a snapshot."""
+        engine), publishing nothing: consumers start from a snapshot. Without `l3` the feed
+        then reads the engine's level totals directly (`on_raw`) instead of keeping its own
+        copy of the book."""
         self.ts = exchange.now
+        self.exchange = exchange
+        self._engine_mode = not self.l3
         for symbol, ebook in exchange.books.items():
             s = self._sym(symbol)
-            book = s.book
-            if book.orders:
+            if s.book.orders or s.resting:
                 raise ValueError(f"load: the feed has a book for {symbol} already")
+            self._load_book(s, ebook)
+        self._dirty.clear()
+
+    def _load_book(self, s: _Symbol, ebook: Any) -> None:
+        book = s.book
+        if self.l3:
             for o in ebook.live_orders():
                 book.rest(o.oid, o.side, o.price, o.qty)
                 if o.ice is not None:
                     book.ice_open[o.oid] = o.qty + o.ice.reserve
             book.l3.clear()
-            book.take_touched(BUY)
-            book.take_touched(SELL)
-            b, a = book.best(BUY), book.best(SELL)
-            s.quote = (None if b is None else b[0], 0 if b is None else b[1],
-                       None if a is None else a[0], 0 if a is None else a[1])
-        self._dirty.clear()
+        else:
+            s.resting = {o.oid: (-o.price if o.side else o.price) for o in ebook.live_orders()}
+        for side, levels in ((BUY, ebook.bid_levels), (SELL, ebook.ask_levels)):
+            s.published[side].update((k, (lv.qty, lv.count)) for k, lv in levels.items())
+            book.touched[side].clear()
+        b, a = ebook.best_bid(), ebook.best_ask()
+        s.quote = (b, 0 if b is None else ebook.bid_levels[b].qty,
+                   a, 0 if a is None else ebook.ask_levels[-a].qty)
 
-    def on_raw(self, events: list[tuple[Any, ...]], ts: int) -> None:
-        """One batch of the engine's raw event tuples (see `core.types.EV_*`)."""
+    def on_raw(self, events: list[tuple[Any, ...]], ts: int, end: bool = True) -> None:
+        """One command's raw event tuples (see `core.types.EV_*`) at `ts`; `end=False` keeps
+        the batch open (conflation over several commands: `flush` ends it)."""
+        if self._engine_mode:
+            self._on_raw_engine(events, ts, end)
+            return
         self.ts = ts
         symbols = self.symbols
         dirty = self._dirty
@@ -141,7 +184,7 @@ class MarketDataFeed:
                 sym = o.symbol
                 s = symbols.get(sym) or self._new(sym)
                 dirty[sym] = s
-                s.book.rest(o.oid, o.side, o.price, e[2])
+                s.book.rest(o.oid, o.side, e[2], e[3])
             elif kind == EV_TRADE:
                 m, t = e[1], e[2]
                 sym = m.symbol
@@ -180,12 +223,143 @@ class MarketDataFeed:
                     book.ice_open[o.oid] = e[2]
             elif kind == EV_STATE and self.tape:
                 self._publish(self._sym(e[2]), 3, ts, ("status", e[1], e[3]))
-        if dirty:
+        if end and dirty:
             self._end_batch(ts)
 
-    def on_events(self, events: Iterable[Mapping[str, Any]], units: Mapping[str, Units]) -> None:
-        """One batch of contract event dicts (replay's output, parsed); `units` converts each
-        symbol's decimal strings. Events without a book effect are skipped."""
+    def _on_raw_engine(self, events: list[tuple[Any, ...]], ts: int, end: bool) -> None:
+        """`on_raw` for L1/L2/trades with the engine at hand: the events say which levels a
+        batch touched (a light map of resting order ids to level keys remembers where an
+        order is, for its cancel or repricing); the totals are read from the engine's own
+        levels at the end of the batch. Publishes exactly what the copy-of-the-book path
+        publishes (property-tested)."""
+        self.ts = ts
+        symbols = self.symbols
+        dirty = self._dirty
+        for e in events:
+            kind = e[0]
+            if kind == EV_RESTED:
+                o = e[1]
+                sym = o.symbol
+                s = symbols.get(sym) or self._new(sym)
+                dirty[sym] = s
+                key = -e[2] if o.side else e[2]
+                s.resting[o.oid] = key
+                s.book.touched[o.side][key] = None
+            elif kind == EV_TRADE:
+                m = e[1]
+                sym = m.symbol
+                s = symbols.get(sym) or self._new(sym)
+                dirty[sym] = s
+                s.book.touched[m.side][-e[3] if m.side else e[3]] = None
+                s.makers.append(m)
+                if self.tape:
+                    self._publish(s, 3, ts, ("trade", e[5], e[3], e[4], e[2].side))
+            elif kind in (EV_CANCELLED, EV_MODIFIED):
+                o = e[1]
+                sym = o.symbol
+                s = symbols.get(sym) or self._new(sym)
+                key = s.resting.get(o.oid)
+                if key is not None:
+                    dirty[sym] = s
+                    s.book.touched[o.side][key] = None
+                    if kind == EV_CANCELLED or len(e) > 6:
+                        del s.resting[o.oid]  # gone, or repriced: its EV_RESTED follows
+            elif kind == EV_STATE and self.tape:
+                self._publish(self._sym(e[2]), 3, ts, ("status", e[1], e[3]))
+        if end and dirty:
+            self._end_batch_engine(ts)
+
+    def _end_batch_engine(self, ts: int) -> None:
+        """`_end_batch` for the engine-reading path, written out for speed (it runs once per
+        command in a server): the same messages, read from the engine's levels."""
+        out = self.out
+        books = self.exchange.books
+        l2, l1 = self.l2, self.l1
+        for sym, s in self._dirty.items():
+            engine = books[sym]  # now: an instrument update may have replaced the book
+            makers = s.makers
+            if makers:
+                resting = s.resting
+                for m in makers:
+                    if not m.qty:  # filled: out of the book (an iceberg refill keeps qty > 0)
+                        resting.pop(m.oid, None)
+                makers.clear()
+            tb, ta = s.book.touched
+            changed = False
+            n = s.seq[1]
+            mark = n
+            if tb:
+                published = s.published[BUY]
+                levels = engine.bid_levels
+                for k in tb:
+                    lv = levels.get(k)
+                    was = published.get(k)
+                    if lv is None:
+                        if was is None:
+                            continue
+                        del published[k]
+                        qty = count = 0
+                    else:
+                        qty, count = lv.qty, lv.count
+                        if was is not None and was[0] == qty and was[1] == count:
+                            continue
+                        published[k] = (qty, count)
+                    changed = True
+                    if l2:
+                        n += 1
+                        out.append(("l2", sym, n, ts, "level", BUY, k, qty, count, False))
+                tb.clear()
+            if ta:
+                published = s.published[SELL]
+                levels = engine.ask_levels
+                for k in ta:
+                    lv = levels.get(k)
+                    was = published.get(k)
+                    if lv is None:
+                        if was is None:
+                            continue
+                        del published[k]
+                        qty = count = 0
+                    else:
+                        qty, count = lv.qty, lv.count
+                        if was is not None and was[0] == qty and was[1] == count:
+                            continue
+                        published[k] = (qty, count)
+                    changed = True
+                    if l2:
+                        n += 1
+                        out.append(("l2", sym, n, ts, "level", SELL, -k, qty, count, False))
+                ta.clear()
+            if n != mark:
+                out[-1] = (*out[-1][:9], True)  # the batch's last level update
+                s.seq[1] = n
+            if l1 and changed:
+                keys = engine.bid_keys
+                if keys:
+                    bid: int | None = keys[-1]
+                    bq = engine.bid_levels[bid].qty
+                else:
+                    bid, bq = None, 0
+                keys = engine.ask_keys
+                if keys:
+                    ak = keys[-1]
+                    ask: int | None = -ak
+                    aq = engine.ask_levels[ak].qty
+                else:
+                    ask, aq = None, 0
+                q = s.quote
+                if bid != q[0] or bq != q[1] or ask != q[2] or aq != q[3]:
+                    s.quote = (bid, bq, ask, aq)
+                    seq = s.seq[0] + 1
+                    s.seq[0] = seq
+                    out.append(("l1", sym, seq, ts, "quote", bid, bq, ask, aq))
+        self._dirty.clear()
+
+    def on_events(self, events: Iterable[Mapping[str, Any]], units: Mapping[str, Units],
+                  end: bool = True) -> None:
+        """Contract event dicts (replay's output, parsed), each at its own `ts`; `units`
+        converts each symbol's decimal strings. Events without a book effect are skipped.
+        The batch ends after them unless `end=False` (then `flush` ends it)."""
         ts = self.ts
         for ev in events:
             ts = ev.get("ts", ts)
@@ -233,8 +407,17 @@ class MarketDataFeed:
                 u = units[sym]
                 for r in rests:
                     book.rest(r["order_id"], _SIDES[r["side"]], u.price(r["price"]), u.qty(r["qty"]))
-        if self._dirty:
+        if end and self._dirty:
             self._end_batch(ts)
+        self.ts = ts
+
+    def flush(self, ts: int) -> None:
+        """End the open batch: publish its L3, L2 and L1 (stamped `ts`)."""
+        if self._dirty:
+            if self._engine_mode:
+                self._end_batch_engine(ts)
+            else:
+                self._end_batch(ts)
         self.ts = ts
 
     # -- output --------------------------------------------------------------------------
@@ -252,13 +435,20 @@ class MarketDataFeed:
         per level in queue order; `l1`: (..., "quote", bid, bid qty, ask, ask qty)."""
         if channel not in ("l1", "l2", "l3"):
             raise ValueError(f"no snapshot for channel {channel!r}")
-        s = self._sym(symbol)
+        s = self.symbols.get(symbol) or self._new(symbol)
         book = s.book
         if channel == "l1":
             return ("l1", symbol, s.seq[0], self.ts, "quote", *s.quote)
         if channel == "l2":
-            bids, asks = book.depth(BUY, depth), book.depth(SELL, depth)
+            if self._engine_mode:
+                n = MAX_UNITS if depth is None else depth
+                ebook = self.exchange.books[symbol]
+                bids, asks = ebook.depth(True, n), ebook.depth(False, n)
+            else:
+                bids, asks = book.depth(BUY, depth), book.depth(SELL, depth)
             return ("l2", symbol, s.seq[1], self.ts, "snapshot", bids, asks)
+        if not self.l3:
+            raise ValueError("no l3 snapshot: the l3 channel is off")
         return ("l3", symbol, s.seq[2], self.ts, "snapshot", book.queue(BUY), book.queue(SELL))
 
     def heartbeats(self, ts: int) -> list[tuple[Any, ...]]:
@@ -289,9 +479,9 @@ class MarketDataFeed:
         self.out.append((CHANNELS[ch], s.book.symbol, seq, ts, *payload))
 
     def _end_batch(self, ts: int) -> None:
-        """Publish what the batch did to each symbol's book: L3 in order, then the changed
-        levels (L2, bids then asks, first touched first), then the top of book if it moved
-        (L1)."""
+        """Publish what the batch did to each symbol's book: L3 in order, then the levels
+        whose (qty, orders) changed (L2, bids then asks, first touched first), then the top
+        of book if it moved (L1)."""
         out = self.out
         for sym, s in self._dirty.items():
             book = s.book
@@ -302,38 +492,37 @@ class MarketDataFeed:
             tb, ta = book.touched
             if not (tb or ta):
                 continue
-            if self.l2:
+            changed = []
+            for side, touched in ((BUY, tb), (SELL, ta)):
+                if not touched:
+                    continue
+                levels = book.levels[side]
+                published = s.published[side]
+                for k in touched:
+                    lv = levels.get(k)
+                    now = (0, 0) if lv is None else (lv[0], len(lv[1]))
+                    if published.get(k, (0, 0)) != now:
+                        if now[0]:
+                            published[k] = now
+                        else:
+                            del published[k]
+                        changed.append((side, -k if side else k, now[0], now[1]))
+                touched.clear()
+            if self.l2 and changed:
                 seq = s.seq
                 n = seq[1]
-                last = n + len(tb) + len(ta)
-                for side, touched, sign in ((BUY, tb, 1), (SELL, ta, -1)):
-                    levels = book.levels[side]
-                    for k in touched:
-                        lv = levels.get(k)
-                        n += 1
-                        qty, count = (0, 0) if lv is None else (lv[0], len(lv[1]))
-                        out.append(("l2", sym, n, ts, "level", side, sign * k, qty, count, n == last))
+                last = n + len(changed)
+                for side, price, qty, count in changed:
+                    n += 1
+                    out.append(("l2", sym, n, ts, "level", side, price, qty, count, n == last))
                 seq[1] = n
-            tb.clear()
-            ta.clear()
-            if self.l1:
+            if self.l1 and changed:
                 kb, ka = book.keys
-                if kb:
-                    k = kb[-1]
-                    bid: int | None = k
-                    bq = book.levels[BUY][k][0]
-                else:
-                    bid, bq = None, 0
-                if ka:
-                    k = ka[-1]
-                    ask: int | None = -k
-                    aq = book.levels[SELL][k][0]
-                else:
-                    ask, aq = None, 0
-                quote = (bid, bq, ask, aq)
+                quote = (kb[-1] if kb else None, book.levels[BUY][kb[-1]][0] if kb else 0,
+                         -ka[-1] if ka else None, book.levels[SELL][ka[-1]][0] if ka else 0)
                 if quote != s.quote:
                     s.quote = quote
-                    self._publish(s, 0, ts, ("quote", bid, bq, ask, aq))
+                    self._publish(s, 0, ts, ("quote", *quote))
         self._dirty.clear()
 
 
