@@ -10,7 +10,7 @@ GC policies of `bench.gc_policy`, and writes its results as JSON to stdout.
 After the scenarios (unless `--scenario` picks some), two more children: `python -m
 bench.stops` measures what waiting stop orders cost a trade print (skipped with
 `--no-stops`), and `python -m bench.marketdata` what the market-data feed and the analytics
-add to each engine message.
+add to each engine message; `python -m bench.risk` what the pre-trade risk checks add.
 
 The parent prints a markdown table, checks the targets (pass/fail, nothing adjusted;
 `bench.report`, `bench.stops`, `bench.marketdata`), says how much CPU other processes took meanwhile (from
@@ -41,6 +41,7 @@ from bench.host import CpuWatch
 from bench.marketdata import target_row as marketdata_row
 from bench.measurements import measure_scenario
 from bench.report import plot, report
+from bench.risk import target_row as risk_row
 from bench.stops import report_lines as stop_report_lines
 from hftbook.runtime.gcpolicy import ENGINE_GC_THRESHOLDS
 from hftbook.workload import SCENARIOS
@@ -136,7 +137,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: stops done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
         lines, checks["stop_index"] = stop_report_lines(stops)
         table += "\n" + "\n".join(lines)
+    risk = None
     if not args.scenario:
+        t0 = time.perf_counter()
+        print("bench: risk checks ...", file=sys.stderr, flush=True)
+        risk = run_module_child("bench.risk", args, ["--json"])
+        print(f"bench: risk checks done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+        lines, checks["risk_checks"] = risk_row(risk)
+        table += "\n" + "\n".join(lines)
         t0 = time.perf_counter()
         print("bench: market data ...", file=sys.stderr, flush=True)
         marketdata = run_module_child("bench.marketdata", args, ["--json"])
@@ -168,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         "scenarios": results,
         "stops": stops,
         "market_data": marketdata,
+        "risk_checks": risk,
     }
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}",

@@ -63,6 +63,7 @@ from contingent_flows import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from risk_flows import KILL, LIMITS, RISK_INSTRUMENT, build_kill_switch, build_limits, build_risk_instrument
 
 from hftbook.core.exchange import Exchange
 from hftbook.core.reference import ReferenceExchange
@@ -195,30 +196,38 @@ _WEIGHTED_STEPS: list[tuple[int, st.SearchStrategy[tuple[str, Any]]]] = [
     (1, _invalid_list),
     (2, _hit),
     (0, _halt_window),
+    (1, _step("risk_instrument", **_common, **RISK_INSTRUMENT)),
+    (1, _step("limits", **_common, **LIMITS)),
+    (1, _step("kill_switch", **_common, **KILL)),
 ]
 _STEP_INDEX = [i for i, (w, _s) in enumerate(_WEIGHTED_STEPS) for _ in range(w)]
 # Dense flows: one symbol, deep queues on a couple of levels, many cancels and modifies
 # (long FIFO queues with holes in them, refills joining their backs; the odd order crosses
 # and sweeps).
-_DENSE_WEIGHTS = [30, 20, 20, 4, 1, 1, 1, 1, 1, 0, 0, 2, 8, 0, 0, 0, 0, 0]
+_DENSE_WEIGHTS = [30, 20, 20, 4, 1, 1, 1, 1, 1, 0, 0, 2, 8, 0, 0, 0, 0, 0, 0, 0, 0]
 _DENSE_INDEX = [i for i, w in enumerate(_DENSE_WEIGHTS) for _ in range(w)]
 # Stop-heavy flows: no halts, few cancels, many stops and new orders (market ones too), so
 # that prints move through the trigger levels and releases trigger more stops.
-_STOPS_WEIGHTS = [30, 4, 4, 30, 1, 1, 2, 1, 1, 0, 0, 3, 4, 2, 2, 0, 0, 0]
+_STOPS_WEIGHTS = [30, 4, 4, 30, 1, 1, 2, 1, 1, 0, 0, 3, 4, 2, 2, 0, 0, 0, 0, 0, 0]
 _STOPS_INDEX = [i for i, w in enumerate(_STOPS_WEIGHTS) for _ in range(w)]
 # Iceberg-heavy flows: icebergs on both sides, takers of every kind (IOC, FOK, market, STP
 # modes) eating through their slices, modifies and cancels of them, no halts.
-_ICE_WEIGHTS = [24, 12, 4, 2, 2, 1, 1, 2, 2, 0, 0, 3, 30, 1, 1, 0, 0, 0]
+_ICE_WEIGHTS = [24, 12, 4, 2, 2, 1, 1, 2, 2, 0, 0, 3, 30, 1, 1, 0, 0, 0, 0, 0, 0]
 _ICE_INDEX = [i for i, w in enumerate(_ICE_WEIGHTS) for _ in range(w)]
 # Contingent-heavy flows: OCO pairs (limit, stop, trailing and iceberg parts) and brackets
 # (limit, market, stop, IOC, FOK and iceberg entries; full and partial activation) among
 # plenty of crossing orders that fill them, cancels that hit entries and children, halts and
 # resumes (activation deferred to the resume), ticks and end of day (GTD and DAY expiry of
 # entries, parts and dormant children), and odd list commands.
-_CONT_WEIGHTS = [10, 4, 8, 3, 1, 2, 5, 1, 0, 1, 2, 1, 3, 10, 14, 3, 20, 3]
+_CONT_WEIGHTS = [10, 4, 8, 3, 1, 2, 5, 1, 0, 1, 2, 1, 3, 10, 14, 3, 20, 3, 0, 0, 0]
 _CONT_INDEX = [i for i, w in enumerate(_CONT_WEIGHTS) for _ in range(w)]
+# Risk-heavy flows: risk settings changing under plenty of orders of every kind (market ones
+# for protection and notional, lists for the per-part checks), user limits draining and
+# refilling, kill switches on and off.
+_RISK_WEIGHTS = [30, 8, 4, 8, 1, 1, 3, 1, 1, 0, 1, 2, 6, 3, 3, 0, 3, 0, 8, 6, 3]
+_RISK_INDEX = [i for i, w in enumerate(_RISK_WEIGHTS) for _ in range(w)]
 assert len(_DENSE_WEIGHTS) == len(_STOPS_WEIGHTS) == len(_ICE_WEIGHTS) == len(_WEIGHTED_STEPS)
-assert len(_CONT_WEIGHTS) == len(_WEIGHTED_STEPS)
+assert len(_CONT_WEIGHTS) == len(_RISK_WEIGHTS) == len(_WEIGHTED_STEPS)
 
 
 @dataclass
@@ -369,6 +378,12 @@ class _Builder:
             return invalid_list(self, p, user, s)
         if kind == "hit":
             return build_hit(self, p, user, s_idx)
+        if kind == "risk_instrument":
+            return build_risk_instrument(self, p, s)
+        if kind == "limits":
+            return build_limits(self, p, user)
+        if kind == "kill_switch":
+            return build_kill_switch(self, p, user)
         assert kind == "invalid"
         return self.invalid(p, user, s)
 
@@ -619,6 +634,7 @@ def command_streams(
     stops: bool = False,
     icebergs: bool = False,
     contingent: bool = False,
+    risk: bool = False,
 ) -> list[Cmd]:
     """A random command stream: instrument definitions, then ``1..max_steps`` commands.
     ``dense``: one symbol and deep queues (see ``_DENSE_WEIGHTS``); ``stops``: stop-heavy
@@ -630,7 +646,7 @@ def command_streams(
     n_steps = draw(st.integers(max_steps // 2 if dense else 1, max_steps))
     index = (
         _DENSE_INDEX if dense else _STOPS_INDEX if stops else _ICE_INDEX if icebergs
-        else _CONT_INDEX if contingent else _STEP_INDEX
+        else _CONT_INDEX if contingent else _RISK_INDEX if risk else _STEP_INDEX
     )  # fmt: skip
     steps = [draw(_WEIGHTED_STEPS[draw(st.sampled_from(index))][1]) for _ in range(n_steps)]
     syms = []
@@ -1043,4 +1059,10 @@ def test_fast_engine_matches_reference_queue_churn(cmds: list[Cmd]) -> None:
 @_HALF
 @given(command_streams(max_steps=80, contingent=True))
 def test_fast_engine_matches_reference_contingent(cmds: list[Cmd]) -> None:
+    run_differential(cmds)
+
+
+@_HALF
+@given(command_streams(max_steps=100, risk=True))
+def test_fast_engine_matches_reference_risk(cmds: list[Cmd]) -> None:
     run_differential(cmds)

@@ -168,6 +168,8 @@ KEY_ORDER: dict[str, tuple[str, ...]] = {
     "cancelled": ("type", "ts", "user", "id", "symbol", "order_id", "reason", "remaining"),
     "modified": ("type", "ts", "user", "id", "symbol", "order_id", "price", "qty", "reason", "refill"),
     "halted": ("type", "ts", "symbol", "reason"),
+    "limits": ("type", "ts", "user", "max_open_orders", "rate", "burst"),
+    "kill_switch": ("type", "ts", "user", "active"),
     "resumed": ("type", "ts", "symbol", "reason"),
     "book": ("type", "ts", "symbol", "bids", "asks"),
     "metrics": ("type", "ts", "symbol", "mid", "microprice", "imbalance", "weighted_imbalance",

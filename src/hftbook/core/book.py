@@ -25,6 +25,7 @@ from typing import Any
 
 from hftbook.core.instrument import Instrument
 from hftbook.core.order import Level, Order, open_qty
+from hftbook.core.risk import InstrumentRisk
 from hftbook.core.stops import StopIndex
 from hftbook.core.types import (
     BUY,
@@ -51,6 +52,7 @@ class OrderBook:
         "last",
         "live",
         "out",
+        "risk",
         "seq",
         "stops",
         "symbol",
@@ -68,6 +70,7 @@ class OrderBook:
         self.halted = False
         self.last = 0  # last trade price in ticks; 0 before the first trade
         self.stops: StopIndex | None = None  # made with the first stop order
+        self.risk: InstrumentRisk | None = None  # pre-trade limits (risk.py); None: off
         self.out = out  # shared with the exchange: raw events in order
         self.live = live  # shared: user -> {client id -> live order}
         self.seq = seq  # shared: [next order id, next trade id]

@@ -24,6 +24,7 @@ from hftbook.core.order_terms import (
     wire_units,
 )
 from hftbook.core.queries import book_event, metrics_event
+from hftbook.core.risk_commands import check_risk_types, cmd_kill_switch, cmd_limits, parse_instrument_risk
 from hftbook.core.types import EV_RAW, MAX_UNITS
 
 if TYPE_CHECKING:
@@ -56,11 +57,14 @@ def cmd_instrument(ex: Exchange, c: dict[str, Any]) -> None:
     lot = parse_decimal(c.get("lot_size"))
     if tick is None or lot is None:
         raise bad("'tick_size' and 'lot_size' must be decimal numbers")
+    check_risk_types(c)
     if tick <= 0:
         raise Refused("bad_price", "tick_size must be positive")
     if lot <= 0:
         raise Refused("bad_qty", "lot_size must be positive")
-    ex.add_instrument(symbol, tick, lot)
+    risk = parse_instrument_risk(c, tick, lot)
+    if ex.add_instrument(symbol, tick, lot):
+        ex.books[symbol].risk = risk
 
 
 def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:
@@ -158,6 +162,8 @@ HANDLERS: dict[str, Callable[[Exchange, dict[str, Any]], None]] = {
     "algo": cmd_algo,
     "oco": cmd_oco,
     "bracket": cmd_bracket,
+    "limits": cmd_limits,
+    "kill_switch": cmd_kill_switch,
 }
 
 

@@ -25,6 +25,7 @@ from hftbook.core.contingent import Link, activate_deferred, settle
 from hftbook.core.instrument import Instrument
 from hftbook.core.order import IceSpec, Order, StopSpec, open_qty
 from hftbook.core.render import render
+from hftbook.core.risk import UserRisk, check_modify, check_new, check_one, protected_limit
 from hftbook.core.state import restore, snapshot, state_hash
 from hftbook.core.stops import StopIndex, stop_holds
 from hftbook.core.types import (
@@ -33,6 +34,7 @@ from hftbook.core.types import (
     EV_ACCEPTED,
     EV_CANCELLED,
     EV_MODIFIED,
+    EV_RAW,
     EV_REJECTED,
     EV_RESTED,
     EV_STATE,
@@ -76,6 +78,11 @@ class Exchange:
         self.links: dict[int, Link] = {}
         # Brackets whose entry finished in a halt: (symbol, filled lots, children) till resume.
         self.deferred: list[tuple[str, int, list[Order]]] = []
+        # Pre-trade risk (risk.py): per-user limits and kill switches; `user_risk` is true
+        # while either has an entry, so the hot path pays one truth test without them.
+        self.user_limits: dict[str, UserRisk] = {}
+        self.killed: set[str] = set()
+        self.user_risk = False
         # Called with each `apply` command's raw events and ts before they are dropped: market
         # data and other consumers of the integer events (they must not change the engine).
         self.listeners: list[Callable[[list[tuple[Any, ...]], int], None]] = []
@@ -150,6 +157,7 @@ class Exchange:
         book = OrderBook(inst, self.out, self.live, self.seq)
         if old is not None:
             book.halted = old.halted
+            book.risk = old.risk  # in ticks and lots: the `instrument` command sets it anew
             if old.instrument.tick == tick:
                 book.last = old.last
         self.books[symbol] = book
@@ -196,6 +204,10 @@ class Exchange:
             return self.reject("new", "halted", f"{symbol} is halted", user, cid, symbol)
         if tif == GTD and expire_ts <= self.now:
             return self.reject("new", "expired", "expire_ts has passed", user, cid, symbol)
+        if book.risk is not None or self.user_risk:
+            refusal = check_one(self, book, user, side, otype, price, qty)
+            if refusal is not None:
+                return self.reject("new", refusal[0], refusal[1], user, cid, symbol)
         # The taker's limit as an opposite-side key (see book.py): trade with keys >= lim.
         if side:
             opposite = book.bid_keys
@@ -204,9 +216,12 @@ class Exchange:
             opposite = book.ask_keys
             lim = -price if price else NO_LIMIT
         crossing = opposite and opposite[-1] >= lim
-        if not price and not crossing:
-            return self.reject("new", "no_liquidity", "the other side of the book is empty",
-                               user, cid, symbol)
+        if not price:
+            if not crossing:
+                return self.reject("new", "no_liquidity", "the other side of the book is empty",
+                                   user, cid, symbol)
+            if book.risk is not None:
+                lim = protected_limit(book, side, lim)
         # Order(...) inlined: a Python-level __init__ call costs a third of a resting add.
         o = _new_order(Order)
         o.user = user
@@ -243,7 +258,7 @@ class Exchange:
         else:
             rem = qty
         if not price:
-            out.append((EV_CANCELLED, o, "no_liquidity", rem))
+            out.append((EV_CANCELLED, o, _market_leftover(book, side), rem))
         elif tif == IOC:
             out.append((EV_CANCELLED, o, "ioc", rem))
         elif tif == FOK:
@@ -302,6 +317,10 @@ class Exchange:
             return not self.reject("modify", "bad_qty", "qty must be a positive lot multiple", user, cid)
         if book.halted:
             return not self.reject("modify", "halted", f"{o.symbol} is halted", user, cid)
+        if book.risk is not None or self.user_risk:
+            refusal = check_modify(self, book, user, o.side, new_price, new_qty)
+            if refusal is not None:
+                return not self.reject("modify", refusal[0], refusal[1], user, cid)
         if new_price == o.price and new_qty <= whole:
             if ice is not None and new_qty >= o.qty:
                 ice.reserve = new_qty - o.qty  # an iceberg's hidden part shrinks first
@@ -383,6 +402,11 @@ class Exchange:
         orders = self._admit(book, user, cid, symbol, tif, expire_ts)
         if orders is None:
             return 0
+        if book.risk is not None or self.user_risk:
+            price = limit if kind == STOP_LIMIT else 0
+            refusal = check_new(self, book, user, [(side, kind, price, qty, trigger if kind == STOP else 0)])
+            if refusal is not None:
+                return self.reject("new", refusal[0], refusal[1], user, cid, symbol)
         last = book.last
         if not trailing and stop_holds(side, trigger, last):
             return self.reject("new", "stop_would_trigger", "the last trade price already meets the trigger",
@@ -439,6 +463,10 @@ class Exchange:
         orders = self._admit(book, user, cid, symbol, tif, expire_ts)
         if orders is None:
             return 0
+        if book.risk is not None or self.user_risk:
+            refusal = check_new(self, book, user, [(side, LIMIT, price, qty, 0)])
+            if refusal is not None:
+                return self.reject("new", refusal[0], refusal[1], user, cid, symbol)
         o = Order(0, user, cid, symbol, side, price, qty, tif, expire_ts, post_only, stp)
         lim = taker_limit_key(side, price)
         crossing = book.crosses(o, lim)
@@ -489,7 +517,7 @@ class Exchange:
             mark -= 1
         rem = o.qty
         if rem:
-            reason = _leftover_reason(o)
+            reason = _leftover_reason(o) if o.price else _market_leftover(book, o.side)
             if reason is None:
                 book.rest(o)
                 orders[o.cid] = o
@@ -540,6 +568,8 @@ class Exchange:
         qty = o.qty
         lim = taker_limit_key(o.side, price) if price else NO_LIMIT
         crossing = book.crosses(o, lim)
+        if not price and crossing and book.risk is not None:
+            lim = protected_limit(book, o.side, lim)
         if not crossing:
             reason = _leftover_reason(o)
         elif o.post_only and book.would_trade(o, lim, qty):
@@ -552,6 +582,8 @@ class Exchange:
                 del self.live[o.user][o.cid]
                 return
             reason = _leftover_reason(o)
+            if not price:
+                reason = _market_leftover(book, o.side)
         if reason is None:
             book.rest(o)
             return
@@ -566,7 +598,26 @@ class Exchange:
         if len(heap) > self.gtd_rebuild_at:
             self.rebuild_gtd_heap()
 
-    def cancel_all(self, user: str, symbol: str | None = None) -> int:
+    def set_user_limits(self, user: str, max_open: int | None, rate: int | None, burst: int | None) -> None:
+        """Replace a user's limits (all None: none); a rate limit starts with a full bucket."""
+        if max_open is None and rate is None:
+            self.user_limits.pop(user, None)
+        else:
+            self.user_limits[user] = UserRisk(max_open, rate, burst, self.now)
+        self.user_risk = bool(self.user_limits or self.killed)
+
+    def set_kill_switch(self, user: str, active: bool) -> None:
+        """Turn a user's kill switch on (their live orders are cancelled, reason `killed`,
+        and new ones refused) or off."""
+        self.out.append((EV_RAW, {"type": "kill_switch", "ts": 0, "user": user, "active": active}))
+        if active:
+            self.killed.add(user)
+            self.cancel_all(user, None, "killed")
+        else:
+            self.killed.discard(user)
+        self.user_risk = bool(self.user_limits or self.killed)
+
+    def cancel_all(self, user: str, symbol: str | None = None, reason: str = "mass_cancel") -> int:
         """Cancel the user's live orders (on one symbol if given) in acceptance order."""
         orders = self.live.get(user)
         if not orders:
@@ -577,7 +628,7 @@ class Exchange:
         )
         mark = len(self.out)
         for o in doomed:
-            self.cancel_order(o, "mass_cancel")
+            self.cancel_order(o, reason)
         if self.links:
             self._settle_cancels(mark)
         return len(doomed)
@@ -638,6 +689,14 @@ class Exchange:
         unlink(o)
         del self.live[o.user][o.cid]
         self.out.append((EV_CANCELLED, o, reason, rem))
+
+
+def _market_leftover(book: OrderBook, side: int) -> str:
+    """Why a market order's remainder is cancelled: the book ran out, or market protection
+    stopped it with liquidity left beyond its protected price."""
+    opposite = book.bid_keys if side else book.ask_keys
+    return "market_protection" if opposite and book.risk is not None and book.risk.protect is not None \
+        else "no_liquidity"
 
 
 def _leftover_reason(o: Order) -> str | None:

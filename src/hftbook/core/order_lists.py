@@ -28,6 +28,7 @@ from hftbook.core.order_terms import (
     parse_order,
     parse_user,
 )
+from hftbook.core.risk import check_new
 from hftbook.core.stops import StopIndex, stop_holds
 from hftbook.core.types import (
     EV_ACCEPTED,
@@ -160,8 +161,11 @@ def _instrument(ex: Exchange, symbol: str) -> Any:
 # -- admission and placing -----------------------------------------------------------------
 
 
-def _admit(ex: Exchange, book: OrderBook, user: str, terms: list[OrderTerms]) -> None:
-    """The checks every part meets before anything is placed (duplicate id, halt, expiry)."""
+def _admit(ex: Exchange, book: OrderBook, user: str, terms: list[OrderTerms],
+           child_qty: int | None = None) -> None:
+    """The checks every part meets before anything is placed (duplicate id, halt, expiry,
+    risk). `child_qty`: a bracket's entry qty, which its children (the parts after the first)
+    take as theirs."""
     live = ex.live.get(user, {})
     for t in terms:
         if t.cid in live:
@@ -171,6 +175,16 @@ def _admit(ex: Exchange, book: OrderBook, user: str, terms: list[OrderTerms]) ->
     for t in terms:
         if t.tif == GTD and t.expire_ts <= ex.now:
             raise Refused("expired", f"{t.cid!r}: expire_ts has passed")
+    if book.risk is not None or ex.user_risk:
+        parts = [
+            (t.side, t.otype, (t.price or 0) if t.otype in (LIMIT, STOP_LIMIT) else 0,
+             (t.qty or 0) if child_qty is None or i == 0 else child_qty,
+             t.stop[0] if t.otype == STOP and t.stop is not None else 0)
+            for i, t in enumerate(terms)
+        ]
+        refusal = check_new(ex, book, user, parts)
+        if refusal is not None:
+            raise Refused(*refusal)
 
 
 def _would_trigger(book: OrderBook, t: OrderTerms) -> bool:
@@ -246,7 +260,7 @@ def place_bracket(ex: Exchange, user: str, symbol: str, entry: OrderTerms, tp: O
     kids = [t for t in (tp, sl) if t is not None]
     e = _make(entry, entry.qty or 0)
     try:
-        _admit(ex, book, user, [entry, *kids])
+        _admit(ex, book, user, [entry, *kids], entry.qty or 0)
         if _would_trigger(book, entry):
             raise Refused("stop_would_trigger", "entry: the last trade price already meets the trigger")
         if e.stop is None:

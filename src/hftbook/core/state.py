@@ -25,14 +25,16 @@ from hftbook.core.contingent import (
 )
 from hftbook.core.numbers import canonical
 from hftbook.core.order import IceSpec, Order, StopSpec
+from hftbook.core.risk_commands import parse_instrument_risk, restore_user_risk, user_risk_snapshot
 from hftbook.core.stops import StopIndex
 from hftbook.core.types import SIDE_NAMES, STP_NAMES, TIF_NAMES, TYPE_NAMES
 
 if TYPE_CHECKING:
     from hftbook.core.exchange import Exchange
 
-SNAPSHOT_VERSION = 4
-_READABLE = (2, 3, 4)  # older versions predate icebergs (2) and order lists (2, 3): none in them
+SNAPSHOT_VERSION = 5
+# Older versions predate icebergs (2), order lists (2, 3) and risk settings (2-4): none in them.
+_READABLE = (2, 3, 4, 5)
 
 
 def snapshot(ex: Exchange) -> dict[str, Any]:
@@ -48,6 +50,7 @@ def snapshot(ex: Exchange) -> dict[str, Any]:
             "lot_size": canonical(inst.lot),
             "halted": book.halted,
             "last": book.last,
+            "risk": None if book.risk is None else book.risk.wire,
         })
         orders.extend(_order(o) for o in book.live_orders())
         if book.stops is not None:
@@ -63,6 +66,7 @@ def snapshot(ex: Exchange) -> dict[str, Any]:
         "dormant": [_order(o) for o in dormant_orders(ex)],
         "links": links_snapshot(ex),
         "deferred": deferred_snapshot(ex),
+        "user_risk": user_risk_snapshot(ex),
     }
 
 
@@ -118,6 +122,8 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
         book = ex.books[i["symbol"]]
         book.halted = i["halted"]
         book.last = i["last"]
+        if i.get("risk") is not None:
+            book.risk = parse_instrument_risk(i["risk"], Decimal(i["tick_size"]), Decimal(i["lot_size"]))
     for d in snap["orders"]:
         o = _load_order(d)
         ex.books[o.symbol].place(o)  # as it was: an iceberg keeps its slice and reserve
@@ -135,6 +141,8 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
     by_oid = {o.oid: o for orders in ex.live.values() for o in orders.values()}
     restore_links(ex, snap.get("links", ()), by_oid)
     restore_deferred(ex, snap.get("deferred", ()), by_oid)
+    if "user_risk" in snap:
+        restore_user_risk(ex, snap["user_risk"])
     ex.rebuild_gtd_heap()
     ex.out.clear()
     return ex

@@ -11,7 +11,8 @@ in production: its cost per command is linear (per fill) in the number of live o
 Modules, each stating its own invariants:
 
 - ``decimals``: parsing input numbers exactly, formatting canonical decimal strings;
-- ``model``: the plain records (instrument, order, iceberg, event and level shapes);
+- ``model``: the plain records (instrument and its risk settings, a user's limits and kill
+  switch, order, iceberg, event and level shapes);
 - ``iceberg``: iceberg slices and refills, and their SplitMix64 generator;
 - ``fields``: command field validation (``Malformed``, i.e. ``bad_command``);
 - ``events``: the clock, trade ids and the writing of events;
@@ -21,12 +22,16 @@ Modules, each stating its own invariants:
   dry runs;
 - ``links``: the contingent links (OCO pairs, brackets) and the dormant bracket children;
 - ``state``: the exchange's whole mutable state, shared by the handlers;
+- ``risk``: the risk settings of an instrument read from ``instrument``, the risk step of
+  ``new``, the list commands and ``modify`` (kill switch, token bucket, qty, collar,
+  notional, open orders) and the market protection;
 - ``incoming``: what an accepted order, a released stop, an ``oco`` part or an activated
   take-profit does (gates, FOK, matching, remainder);
 - ``settle``: the contingent effects (the OCO rule, activation, growth, ``parent``
   cancels), settled window by window after each step, and the release of triggered stops;
 - ``new_order``, ``contingent_commands`` (``oco``, ``bracket``), ``order_commands``,
-  ``session_commands``, ``queries``: the command handlers;
+  ``session_commands``, ``risk_commands`` (``limits``, ``kill_switch``), ``queries``: the
+  command handlers;
 - ``exchange``: ``ReferenceExchange``, which ties them together.
 
 Invariants of the package:
@@ -36,6 +41,8 @@ Invariants of the package:
 - The book of every symbol is never crossed; prices and quantities are integers (ticks
   and lots) inside and become canonical decimal strings only when an event is written.
 - ``order_id`` counts accepted orders only; ``trade_id`` counts trades over the exchange.
+- A user whose kill switch is on has no live order: switching it on cancels them all, and
+  nothing of theirs can be accepted, activated or released until it is off.
 - A live order is exactly one of: resting in the book, a waiting stop, a dormant bracket
   child (live, but in neither); a stop that triggers is released within the same command,
   after that command's own matching and the contingent effects it caused.
@@ -46,7 +53,8 @@ Invariants of the package:
   ``book`` and ``metrics`` show) and a hidden part outside it; every quantity reported
   for the order as a whole (``cancelled``, ``modified``) is the two together.
 
-Algorithms (``algo``) are rejected ``unsupported``.
+Algorithms (``algo``) are rejected ``unsupported``. The reference has no snapshot: it is only
+ever run from the start of a command stream.
 """
 
 from __future__ import annotations

@@ -9,21 +9,26 @@ bracket's children get the opposite side and the entry's qty. What the links do 
 Invariants:
 
 - The checks run in the protocol's stages, first failure wins, all parts through a stage
-  before the next stage starts. ``oco``: fields of the command, then of each part
-  (``bad_command``: market, IOC or FOK parts, not exactly two parts, a part that is not an
-  object or carries ``user``, ``symbol`` or ``side``, equal part ids) -> ``unknown_symbol``
-  -> per part ``bad_qty``, ``bad_price`` -> per part ``duplicate_id`` -> ``halted`` -> per
-  part ``expired`` -> per part ``stop_would_trigger`` -> per limit part ``would_trade`` (the
-  post-only dry run with its STP). ``bracket``: fields of the command, the entry, the
-  take-profit, the stop-loss (``bad_command``: also a child with a ``qty`` or ``display_qty``
-  (null counts as absent), a take-profit that is not a limit, a stop-loss that is not a stop
-  type, a child tif other than gtc/gtd/day, no child (null counts as absent), an unknown
-  ``activation``, equal ids) -> ``unknown_symbol`` ->
-  ``bad_qty``, ``bad_price`` of the entry, the take-profit, the stop-loss -> ``duplicate_id``
-  -> ``halted`` -> ``expired`` (each part) -> the entry's own ``stop_would_trigger``,
-  ``no_liquidity``, ``post_only``. A child's trigger is not checked against the last price.
+  before the next stage starts, except in the risk step, where each part goes through all
+  four order checks before the next part starts. ``oco``: fields of the command, then of
+  each part (``bad_command``: market, IOC or FOK parts, not exactly two parts, a part that
+  is not an object or carries ``user``, ``symbol`` or ``side``, equal part ids) ->
+  ``unknown_symbol`` -> per part ``bad_qty``, ``bad_price`` -> per part ``duplicate_id`` ->
+  ``halted`` -> per part ``expired`` -> the risk step (``risk.admit``: the user's kill switch
+  and token, each part's checks in turn, then both parts counted) -> per part
+  ``stop_would_trigger`` -> per limit part ``would_trade`` (the post-only dry run with its
+  STP). ``bracket``: fields of the command, the entry, the take-profit, the stop-loss
+  (``bad_command``: also a child with a ``qty`` or ``display_qty`` (null counts as absent),
+  a take-profit that is not a limit, a stop-loss that is not a stop type, a child tif other
+  than gtc/gtd/day, no child (null counts as absent), an unknown ``activation``, equal ids)
+  -> ``unknown_symbol`` -> ``bad_qty``, ``bad_price`` of the entry, the take-profit, the
+  stop-loss -> ``duplicate_id`` -> ``halted`` -> ``expired`` (each part) -> the risk step
+  (the entry, the take-profit, the stop-loss in turn; every part counted) -> the entry's own
+  ``stop_would_trigger``, ``no_liquidity``, ``post_only``. A child's trigger is not checked
+  against the last price.
 - A refused command writes one ``rejected`` (``cmd``, the command's ``user`` and ``symbol``)
-  and changes nothing: no order id is taken before the last check has passed.
+  and changes nothing but the one rate-limit token a list command that reached the risk step
+  takes: no order id is taken before the last check has passed.
 - ``oco`` success: ``accepted`` for each part (extra field ``oco``: the other part's id),
   then the first part is placed (a limit part matches, so its STP actions take place, and
   rests; a stop waits), then the second; the two are an unresolved ``Pair``.
@@ -52,8 +57,9 @@ from .fields import (
 from .incoming import execute, refusal
 from .links import Bracket, Pair
 from .matching import post_only_would_trade
-from .model import Instrument, Order
-from .new_order import Refused, accepted_event, order_terms
+from .model import Instrument, Order, Refused
+from .new_order import accepted_event, order_terms
+from .risk import admit
 from .state import ReferenceState
 from .stops import Stop
 
@@ -183,6 +189,7 @@ def cmd_oco(state: ReferenceState, cmd: dict[str, Any]) -> None:
     try:
         made = _terms(inst, parts)
         _admission(state, inst, parts)
+        admit(state, inst, user, [(f"part {n}", o, s) for n, (o, s) in enumerate(made, 1)])
         for n, (order, stop) in enumerate(made, 1):
             if _would_trigger(state, order, stop):
                 raise Refused("stop_would_trigger", f"part {n}: stop condition already holds")
@@ -226,6 +233,9 @@ def cmd_bracket(state: ReferenceState, cmd: dict[str, Any]) -> None:
     try:
         made = _terms(inst, parts)
         _admission(state, inst, parts)
+        names = ["entry"] + (["take_profit"] if tp_f is not None else [])
+        names += ["stop_loss"] if sl_f is not None else []
+        admit(state, inst, user, [(n, o, s) for n, (o, s) in zip(names, made, strict=True)])
         entry, entry_stop = made[0]
         if _would_trigger(state, entry, entry_stop):
             raise Refused("stop_would_trigger", "entry: stop condition already holds")

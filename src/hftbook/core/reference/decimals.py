@@ -25,6 +25,7 @@ from fractions import Fraction
 __all__ = [
     "MAX_UNITS",
     "decimal_parts",
+    "decimal_places",
     "format_scaled",
     "parse_number",
     "round_half_even",
@@ -96,6 +97,18 @@ def decimal_parts(d: Decimal) -> tuple[int, int]:
     for digit in digits:
         coef = coef * 10 + digit
     return (-coef if sign else coef), exponent
+
+
+def decimal_places(d: Decimal) -> int:
+    """Decimal places of ``d`` ignoring trailing zeros, read off its digit tuple (no context,
+    no string: "1e-999999999" must not expand to a billion characters)."""
+    t = d.as_tuple()
+    digits = list(t.digits)
+    exponent = int(t.exponent)
+    while digits and digits[-1] == 0:
+        digits.pop()
+        exponent += 1
+    return max(0, -exponent) if digits else 0
 
 
 def round_half_even(value: Fraction, places: int) -> str:

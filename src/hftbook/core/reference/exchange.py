@@ -11,7 +11,9 @@ Invariants (each holds after every call to ``apply``):
 - A command that is not a dict, or has a bad ``ts``, is rejected ``bad_command`` before
   anything else happens; a command with a valid ``ts`` sets the clock to it, then every GTD
   order it has reached expires, whatever the command and whether or not it is accepted.
-- Every rejection leaves the state exactly as it was, except that clock and GTD expiry.
+- Every rejection leaves the state exactly as it was, except that clock and GTD expiry, and
+  the rate-limit token of a ``new``, ``oco`` or ``bracket`` refused after its risk step took
+  one (``risk.admit``).
 - ``algo`` is rejected ``unsupported``; an unknown or missing ``cmd`` is ``bad_command``;
   a ``Malformed`` field raised by a handler becomes a ``bad_command`` rejection.
 - The contingent effects (``settle``) of the GTD expiries are applied, and the stops they
@@ -19,7 +21,8 @@ Invariants (each holds after every call to ``apply``):
   matching, cancels or placements) its effects are settled and every stop it triggered is
   released, cascades included, so no triggered stop and no unsettled event is ever left
   between commands.
-- ``oco`` and ``bracket`` are handled by ``contingent_commands``.
+- ``oco`` and ``bracket`` are handled by ``contingent_commands``; ``limits`` and
+  ``kill_switch`` by ``risk_commands``.
 
 Only the standard library is used.
 """
@@ -35,6 +38,7 @@ from .model import Event, Level
 from .new_order import cmd_new
 from .order_commands import cmd_cancel, cmd_cancel_all, cmd_modify
 from .queries import cmd_book, cmd_metrics
+from .risk_commands import cmd_kill_switch, cmd_limits
 from .session_commands import cmd_end_of_day, cmd_halt, cmd_instrument, cmd_resume, cmd_tick
 from .settle import settle_and_release
 from .state import ReferenceState
@@ -57,6 +61,8 @@ _HANDLERS: dict[str, Handler] = {
     "tick": cmd_tick,
     "book": cmd_book,
     "metrics": cmd_metrics,
+    "limits": cmd_limits,
+    "kill_switch": cmd_kill_switch,
 }
 
 

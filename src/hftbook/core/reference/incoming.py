@@ -14,7 +14,11 @@ Invariants:
 - ``refusal`` and the dry runs change nothing; ``execute`` writes every event of the
   order's own matching and either rests the remainder (a GTC/GTD/DAY limit order, at the
   back of its level; an iceberg shows a slice of it and hides the rest) or cancels it:
-  ``no_liquidity`` for a market order, ``ioc`` for IOC.
+  ``no_liquidity`` or ``market_protection`` for a market order, ``ioc`` for IOC.
+- A market order's protection (``risk.protection_bound``) is fixed once, when ``execute``
+  starts, before the FOK dry run, so the dry run and the matching reach the same makers; its
+  remainder is cancelled ``no_liquidity`` if nothing is left against it, else
+  ``market_protection`` (only the protection can stop it with makers left).
 - An incoming iceberg (never IOC or FOK) goes through the post-only check and matching
   with its whole quantity, like any limit order; only what rests is cut into slices.
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 from .matching import fok_would_fill, post_only_would_trade
 from .model import Order
+from .risk import protection_bound
 from .state import ReferenceState
 
 __all__ = ["execute", "refusal"]
@@ -42,6 +47,7 @@ def refusal(state: ReferenceState, order: Order) -> str | None:
 def execute(state: ReferenceState, order: Order) -> None:
     """FOK check, matching, then rest or cancel the remainder."""
     events = state.events
+    order.bound = protection_bound(state, order)  # None unless a protected market order
     if order.tif == "fok" and not fok_would_fill(state.book, order):
         events.cancelled(order, "fok", order.open)
         return
@@ -49,7 +55,8 @@ def execute(state: ReferenceState, order: Order) -> None:
     if not alive or order.open == 0:
         return
     if order.price is None:
-        events.cancelled(order, "no_liquidity", order.open)
+        empty = not state.book.has_orders_against(order.symbol, order.side)
+        events.cancelled(order, "no_liquidity" if empty else "market_protection", order.open)
     elif order.tif == "ioc":
         events.cancelled(order, "ioc", order.open)
     elif order.tif == "fok":  # cannot happen after a passed dry run; kept for safety

@@ -1,4 +1,5 @@
-"""The reference exchange's plain records: instruments, orders, events and book levels.
+"""The reference exchange's plain records: instruments and their risk settings, the users'
+risk state, orders, events, book levels and the ``Refused`` exception.
 
 Invariants:
 
@@ -16,19 +17,26 @@ Invariants:
 - ``Order.filled`` is the sum of the order's trades (as maker or taker), never lowered: an
   STP decrement, a cancel or a modify leaves it alone. A bracket's entry reads it as F.
 - ``Event`` is a plain dict whose key order is the order the keys are written in.
+- ``RiskSettings`` holds an instrument's risk fields already checked and converted (lots,
+  ticks, exact decimals); ``None`` is "off". An instrument always has one (all off by default)
+  and an ``instrument`` command replaces it whole.
+- ``UserRisk`` holds a user's limits as last set and whether the kill switch is on; its token
+  bucket is not a running count but a ledger (``since``, ``taken``) that ``risk`` replays.
+- ``Order.bound`` is set only on a market order with market protection, when it starts: the
+  worst price it may trade at. ``crosses`` reads it as the limit a market order lacks.
 
 Only the standard library is used.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from .decimals import decimal_parts, format_scaled
 
-__all__ = ["Event", "Iceberg", "Instrument", "Level", "Order"]
+__all__ = ["Event", "Iceberg", "Instrument", "Level", "Order", "Refused", "RiskSettings", "UserRisk"]
 
 Event = dict[str, Any]
 # One side's level, in the fast engine's introspection shape:
@@ -36,14 +44,49 @@ Event = dict[str, Any]
 Level = tuple[int, int, int, list[tuple[int, int]]]
 
 
+class Refused(Exception):
+    """An order (or a part of a list command, or a command) refused with ``reason``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class RiskSettings:
+    """An instrument's risk settings (``docs/PROTOCOL.md``); each None when off."""
+
+    min_qty: int | None = None  # lots
+    max_qty: int | None = None  # lots
+    max_notional: Decimal | None = None  # quote currency, exact: price x qty may not exceed it
+    collar_pct: Decimal | None = None  # in (0, 100], at most 6 decimal places
+    reference_price: int | None = None  # ticks; the collar's reference instead of the last trade
+    protection_ticks: int | None = None  # market protection, >= 0
+
+
+@dataclass
+class UserRisk:
+    """A user's limits and kill switch. The token bucket is the ledger of its tokens: set full
+    at ``since`` (the ts of the ``limits`` command), and one taken at each ts in ``taken``."""
+
+    max_open_orders: int | None = None
+    rate: int | None = None  # tokens per second of ts
+    burst: int | None = None  # bucket size in tokens; rate and burst are both set or both None
+    since: int = 0
+    taken: list[int] = field(default_factory=list)
+    killed: bool = False
+
+
 @dataclass
 class Instrument:
-    """A tradable symbol: its tick and lot sizes, and whether trading is halted."""
+    """A tradable symbol: its tick and lot sizes, whether trading is halted, its risk settings."""
 
     symbol: str
     tick: Decimal
     lot: Decimal
     halted: bool = False
+    risk: RiskSettings = field(default_factory=RiskSettings)
 
     def price_str(self, ticks: int) -> str:
         coef, exp = decimal_parts(self.tick)
@@ -88,6 +131,7 @@ class Order:
     seq: int = 0  # time priority, set when the order joins the back of a level
     ice: Iceberg | None = None  # icebergs only
     filled: int = 0  # lots traded so far, as maker or taker (a bracket entry's F)
+    bound: int | None = None  # a protected market order: the worst price it may trade at
 
     def total(self) -> int:
         """The whole open quantity: the visible slice plus an iceberg's hidden part."""
@@ -95,8 +139,9 @@ class Order:
 
     def crosses(self, maker_price: int) -> bool:
         """Whether this order, as a taker, may trade at ``maker_price``."""
-        if self.price is None:
+        limit = self.price if self.price is not None else self.bound
+        if limit is None:
             return True
         if self.side == "buy":
-            return maker_price <= self.price
-        return maker_price >= self.price
+            return maker_price <= limit
+        return maker_price >= limit

@@ -9,11 +9,13 @@ Invariants:
   ``bad_price`` for each price field in the order of the protocol's table (``price``;
   ``trigger_price`` then ``price``; ``trail_amount`` or ``trail_pct`` then
   ``limit_offset``), duplicate id (among resting orders and waiting stops), halted symbol,
-  GTD already expired, a ``stop`` / ``stop_limit`` whose condition already holds
+  GTD already expired, the risk step (``risk.admit``: ``user_killed``, ``rate_limited``,
+  ``qty_too_small``, ``qty_too_large``, ``price_out_of_collar``, ``notional_too_large``,
+  ``too_many_orders``), a ``stop`` / ``stop_limit`` whose condition already holds
   (``stop_would_trigger``), market order with nothing against it, post-only that would
   take. The stop types never reach the last two: they do not trade on arrival.
 - Every rejection (and every ``Malformed``) leaves the state exactly as it was: nothing is
-  changed before the last check has passed.
+  changed before the last check has passed, except the rate-limit token the risk step takes.
 - An accepted order takes the next ``order_id``. A stop is written ``accepted`` with its
   own fields after the common ones and then only waits: no trade, no other event.
 - An iceberg is written ``accepted`` with ``display_qty`` (and ``display_variance`` when it
@@ -29,10 +31,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .decimals import decimal_parts, format_scaled, to_units
+from .decimals import decimal_parts, decimal_places, format_scaled, to_units
 from .fields import STOP_TYPES, NewOrderFields, parse_new_order
 from .incoming import execute, refusal
-from .model import Event, Iceberg, Instrument, Order
+from .model import Event, Iceberg, Instrument, Order, Refused
+from .risk import admit
 from .state import ReferenceState
 from .stops import Stop
 
@@ -43,15 +46,6 @@ _TICKS = "must be a positive tick multiple"
 
 class _BadPrice(Exception):
     """A price field that is well-formed but not acceptable (``bad_price``)."""
-
-
-class Refused(Exception):
-    """An order (or a part of a list command) refused with ``reason``."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 def _ticks(value: Decimal | None, inst: Instrument, name: str) -> int | None:
@@ -84,7 +78,7 @@ def _stop_of(f: NewOrderFields, inst: Instrument, order: Order) -> Stop | None:
     amount = _ticks(f.trail_amount, inst, "trail_amount")
     if f.trail_pct is not None and not 0 < f.trail_pct < 100:
         raise _BadPrice("trail_pct must be between 0 and 100")
-    if f.trail_pct is not None and _places(f.trail_pct) > 6:
+    if f.trail_pct is not None and decimal_places(f.trail_pct) > 6:
         raise _BadPrice("trail_pct has more than 6 decimal places")
     offset = _offset_ticks(f.limit_offset, inst)
     return Stop(order, f.order_type, trigger, limit, amount, f.trail_pct, offset)
@@ -188,6 +182,11 @@ def cmd_new(state: ReferenceState, cmd: dict[str, Any]) -> None:
     if f.expire_ts is not None and f.expire_ts <= events.ts:  # 6. gtd already expired
         events.reject(cmd, "expired", "expire_ts has passed")
         return
+    try:  # the risk step
+        admit(state, inst, f.user, [("", order, stop)])
+    except Refused as exc:
+        events.reject(cmd, exc.reason, exc.message)
+        return
     if stop is not None and stop.trigger is not None:  # 7. stop condition already holds
         if state.stops.would_trigger(f.symbol, f.side, stop.trigger):
             events.reject(cmd, "stop_would_trigger", "stop condition already holds")
@@ -206,15 +205,3 @@ def cmd_new(state: ReferenceState, cmd: dict[str, Any]) -> None:
         state.stops.add(stop)
     else:
         execute(state, order)
-
-
-def _places(d: Decimal) -> int:
-    """Decimal places of `d` ignoring trailing zeros, read off its digit tuple (no context,
-    no string: "1e-999999999" must not expand to a billion characters)."""
-    t = d.as_tuple()
-    digits = list(t.digits)
-    exponent = int(t.exponent)
-    while digits and digits[-1] == 0:
-        digits.pop()
-        exponent += 1
-    return max(0, -exponent) if digits else 0

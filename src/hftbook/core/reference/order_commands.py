@@ -9,6 +9,11 @@ Invariants:
 
 - Every rejection (and every ``Malformed``) leaves the state exactly as it was: nothing is
   changed before the last check has passed.
+- ``modify`` checks, in order: fields (``bad_command``) -> ``unknown_order`` -> ``bad_price``,
+  ``bad_qty`` -> ``halted`` -> the risk step (``risk.check_modify``: ``user_killed``, then the
+  qty limits, the collar and the notional of the order it would leave: the given price and
+  qty, or its own where the modify gives none) -> ``post_only``. It takes no rate-limit
+  token and never counts toward ``max_open_orders``.
 - ``cancel`` and ``cancel_all`` reach every live order: resting ones, waiting stops and
   dormant bracket children. ``modify`` reaches resting orders only: a waiting stop or a
   dormant child is ``unknown_order`` to it, before its price and qty are looked at.
@@ -33,6 +38,8 @@ from typing import Any
 from .decimals import to_units
 from .fields import Malformed, nonempty_str, optional_number_field, symbol_field, user_id_fields
 from .matching import post_only_would_trade
+from .model import Refused
+from .risk import check_modify
 from .state import ReferenceState
 
 __all__ = ["cmd_cancel", "cmd_cancel_all", "cmd_modify"]
@@ -76,6 +83,11 @@ def cmd_modify(state: ReferenceState, cmd: dict[str, Any]) -> None:
         new_qty = parsed_qty
     if inst.halted:
         events.reject(cmd, "halted", "symbol is halted")
+        return
+    try:  # the risk step
+        check_modify(state, inst, order, new_price, new_qty)
+    except Refused as exc:
+        events.reject(cmd, exc.reason, exc.message)
         return
     if order.post_only:
         # A stand-in taker with the whole new quantity (dry runs read no iceberg terms).

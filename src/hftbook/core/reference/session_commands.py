@@ -8,10 +8,17 @@ the wrong type, and writes a rejection for any other refusal.
 Invariants:
 
 - ``instrument`` adds a symbol, or redefines its tick and lot only while it has no live
-  orders (waiting stops and dormant children included); repeating the current definition is
-  a no-op. Tick and lot
-  stay positive. Success writes no event. A new tick size forgets the symbol's last trade
-  price (stops then behave as before the first trade); a new lot size alone keeps it.
+  orders (waiting stops and dormant children included); repeating the current tick and lot
+  changes only the risk settings. Tick and lot stay positive. Success writes no event. A
+  new tick size forgets the symbol's last trade price (stops then behave as before the first
+  trade); a new lot size alone keeps it.
+- Its checks, in order: ``symbol``, ``tick_size``, ``lot_size``, then the risk fields in the
+  table's order (``risk.read_settings``), each of the right type (``bad_command``) ->
+  ``tick_size`` positive (``bad_price``) -> ``lot_size`` positive (``bad_qty``) -> the risk
+  fields' ranges in the table's order, against the command's own tick and lot
+  (``risk.settings_of``: ``bad_qty`` / ``bad_price``) -> ``instrument_busy``. A successful
+  command replaces all of the symbol's risk settings at once (absent or null: off), whether
+  or not it has live orders; a refused one changes none of them.
 - ``halt`` and ``resume`` toggle a known symbol's flag and refuse (``bad_state``) a no-op.
   Right after its ``resumed`` event, ``resume`` activates the bracket children whose entries
   finished during the halt (``settle.activate_deferred``).
@@ -28,7 +35,8 @@ from __future__ import annotations
 from typing import Any
 
 from .fields import Malformed, nonempty_str, number_field
-from .model import Instrument
+from .model import Instrument, Refused
+from .risk import read_settings, settings_of
 from .settle import activate_deferred
 from .state import ReferenceState
 
@@ -42,17 +50,24 @@ def cmd_instrument(state: ReferenceState, cmd: dict[str, Any]) -> None:
     assert isinstance(symbol, str)
     tick = number_field(cmd, "tick_size")
     lot = number_field(cmd, "lot_size")
+    raw = read_settings(cmd)
     if tick <= 0:
         state.events.reject(cmd, "bad_price", "tick_size must be positive")
         return
     if lot <= 0:
         state.events.reject(cmd, "bad_qty", "lot_size must be positive")
         return
+    try:
+        risk = settings_of(raw, tick, lot)
+    except Refused as exc:
+        state.events.reject(cmd, exc.reason, exc.message)
+        return
     existing = state.instruments.get(symbol)
     if existing is None:
-        state.instruments[symbol] = Instrument(symbol, tick, lot)
+        state.instruments[symbol] = Instrument(symbol, tick, lot, risk=risk)
         return
     if existing.tick == tick and existing.lot == lot:
+        existing.risk = risk
         return
     if state.has_live_orders(symbol):
         state.events.reject(cmd, "instrument_busy", "symbol has live orders")
@@ -60,6 +75,7 @@ def cmd_instrument(state: ReferenceState, cmd: dict[str, Any]) -> None:
     state.stops.rescale(symbol, existing.tick, tick)
     existing.tick = tick
     existing.lot = lot
+    existing.risk = risk
 
 
 def cmd_halt(state: ReferenceState, cmd: dict[str, Any]) -> None:

@@ -1,9 +1,9 @@
 """The reference exchange's whole mutable state, shared by its command handlers.
 
 ``ReferenceState`` bundles the instruments, the naive book, the waiting stops (with the
-last trade prices), the contingent links (with the dormant bracket children), the event log
-(which holds the clock) and the order id counter, with the few steps that touch several of
-them at once.
+last trade prices), the contingent links (with the dormant bracket children), the users' risk
+state (limits, token ledgers, kill switches), the event log (which holds the clock) and the
+order id counter, with the few steps that touch several of them at once.
 
 Invariants:
 
@@ -18,6 +18,8 @@ Invariants:
   writing its ``cancelled`` event, in the order given, reporting its whole open quantity (for
   an iceberg, its visible slice plus its hidden part; for a dormant child, its current qty).
   It writes events only: what a cancel does to the order's links is ``settle``'s.
+- ``users`` has an entry only for a user who was sent a successful ``limits`` or
+  ``kill_switch`` command; a user without one has no limits and is not killed.
 - ``match`` is the only way in to ``matching.match``: every trade print reaches
   ``StopBook.on_print`` at once, before the next maker is looked at.
 
@@ -35,7 +37,7 @@ from .events import EventLog
 from .fields import symbol_field
 from .links import Links
 from .matching import match
-from .model import Instrument, Order
+from .model import Instrument, Order, UserRisk
 from .stops import StopBook
 
 __all__ = ["ReferenceState"]
@@ -49,6 +51,7 @@ class ReferenceState:
     book: NaiveBook = field(default_factory=NaiveBook)
     stops: StopBook = field(default_factory=StopBook)
     links: Links = field(default_factory=Links)
+    users: dict[str, UserRisk] = field(default_factory=dict)
     events: EventLog = field(init=False)
     next_order_id: int = 1
 
