@@ -154,6 +154,22 @@ class StateChange(Event):
 
 
 @dataclass(frozen=True)
+class LimitsSet(Event):
+    """A user's limits as now in force (None: off)."""
+
+    user: str
+    max_open_orders: int | None
+    rate: int | None
+    burst: int | None
+
+
+@dataclass(frozen=True)
+class KillSwitch(Event):
+    user: str
+    active: bool
+
+
+@dataclass(frozen=True)
 class Level:
     price: Decimal
     qty: Decimal
@@ -212,6 +228,10 @@ def to_event(e: dict[str, Any]) -> Event:
         return Rejected(ts, e["reason"], e["message"], e.get("user"), e.get("id"), e.get("symbol"))
     if t in ("halted", "resumed"):
         return StateChange(ts, e["symbol"], t == "halted", e["reason"])
+    if t == "limits":
+        return LimitsSet(ts, e["user"], e["max_open_orders"], e["rate"], e["burst"])
+    if t == "kill_switch":
+        return KillSwitch(ts, e["user"], e["active"])
     if t == "book":
         return Book(ts, e["symbol"], [Level(Decimal(p), Decimal(q), n) for p, q, n in e["bids"]],
                     [Level(Decimal(p), Decimal(q), n) for p, q, n in e["asks"]])
@@ -242,9 +262,35 @@ class Engine:
         return [to_event(e) for e in self.exchange.apply(cmd)]
 
     def add_instrument(self, symbol: str, tick_size: Number, lot_size: Number,
-                       ts: int | None = None) -> list[Event]:
-        return self._run({"cmd": "instrument", "symbol": symbol, "tick_size": str(tick_size),
-                          "lot_size": str(lot_size)}, ts)
+                       ts: int | None = None, *, min_qty: Number | None = None,
+                       max_qty: Number | None = None, max_notional: Number | None = None,
+                       price_collar_pct: Number | None = None, reference_price: Number | None = None,
+                       market_protection_ticks: int | None = None) -> list[Event]:
+        """Define or update a symbol; the keyword arguments are its risk settings (all of
+        them are replaced on each call: docs/PROTOCOL.md, "Risk settings of an instrument")."""
+        cmd: dict[str, Any] = {"cmd": "instrument", "symbol": symbol, "tick_size": str(tick_size),
+                               "lot_size": str(lot_size)}
+        for key, value in (("min_qty", min_qty), ("max_qty", max_qty), ("max_notional", max_notional),
+                           ("price_collar_pct", price_collar_pct), ("reference_price", reference_price)):
+            if value is not None:
+                cmd[key] = str(value)
+        if market_protection_ticks is not None:
+            cmd["market_protection_ticks"] = market_protection_ticks
+        return self._run(cmd, ts)
+
+    def set_limits(self, user: str, max_open_orders: int | None = None, rate: int | None = None,
+                   burst: int | None = None, ts: int | None = None) -> list[Event]:
+        """Replace a user's limits: max live orders, and a token bucket of `burst` orders
+        refilled at `rate` per second of command time (both or neither). All None: none."""
+        cmd: dict[str, Any] = {"cmd": "limits", "user": user}
+        for key, value in (("max_open_orders", max_open_orders), ("rate", rate), ("burst", burst)):
+            if value is not None:
+                cmd[key] = value
+        return self._run(cmd, ts)
+
+    def kill_switch(self, user: str, active: bool, ts: int | None = None) -> list[Event]:
+        """On: cancel all the user's live orders and refuse new ones; off: allow them again."""
+        return self._run({"cmd": "kill_switch", "user": user, "active": active}, ts)
 
     def submit(
         self,

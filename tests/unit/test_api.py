@@ -11,6 +11,8 @@ from hftbook.api import (
     Activated,
     Cancelled,
     Engine,
+    KillSwitch,
+    LimitsSet,
     Modified,
     OrderType,
     Rejected,
@@ -127,3 +129,27 @@ def test_oco_and_bracket(engine: Engine) -> None:
     assert isinstance(tp, Accepted) and tp.parent == "e" and tp.oco == "s"
     act = events[4]
     assert isinstance(act, Activated) and act.id == "s" and act.qty == Decimal("0.003")
+
+
+def test_risk_settings_limits_and_kill_switch() -> None:
+    engine = Engine()
+    engine.add_instrument("ETH", "0.1", "0.01", ts=0, min_qty="0.02", max_qty="5", max_notional="10000",
+                          price_collar_pct="5", reference_price="2000", market_protection_ticks=10)
+    (r,) = engine.submit("u", "a", "ETH", Side.BUY, "0.01", price="2000", ts=1)
+    assert isinstance(r, Rejected) and r.reason == "qty_too_small"
+    (r,) = engine.submit("u", "b", "ETH", Side.BUY, "1", price="2101", ts=1)
+    assert isinstance(r, Rejected) and r.reason == "price_out_of_collar"
+    (r,) = engine.submit("u", "c", "ETH", Side.BUY, "5", price="2100", ts=1)
+    assert isinstance(r, Rejected) and r.reason == "notional_too_large"
+    (limits,) = engine.set_limits("u", max_open_orders=1, ts=2)
+    assert limits == LimitsSet(2, "u", 1, None, None)
+    (acc,) = engine.submit("u", "d", "ETH", Side.BUY, "1", price="1990", ts=3)
+    assert isinstance(acc, Accepted)
+    (r,) = engine.submit("u", "e", "ETH", Side.BUY, "1", price="1990", ts=3)
+    assert isinstance(r, Rejected) and r.reason == "too_many_orders"
+    switch, cancel = engine.kill_switch("u", True, ts=4)
+    assert switch == KillSwitch(4, "u", True)
+    assert isinstance(cancel, Cancelled) and cancel.reason == "killed" and cancel.id == "d"
+    (r,) = engine.submit("u", "f", "ETH", Side.BUY, "1", price="1990", ts=5)
+    assert isinstance(r, Rejected) and r.reason == "user_killed"
+    assert engine.kill_switch("u", False, ts=6) == [KillSwitch(6, "u", False)]
