@@ -13,6 +13,11 @@ Generation (used by ``test_differential``'s builder):
   enough (0.1-1 token per ns) that the flow's small ts steps both drain and refill it, or
   neither (off); now and then a malformed value (``bad_command``);
 - ``kill_switch``: on or off for a user (the state already in force: ``bad_state``).
+
+``risk_instrument`` also sets a circuit breaker now and then: a band of 1-4 ticks at the mid
+(a few levels of the flow's sweeps cross it), a window of 2-20 ns and halts of 1-12 ns (the
+flow's ts steps of 0-7 ns both keep trades in the window and end halts), 1-3 trades to arm
+it; and its malformed variants (a partial set, a zero percentage, a bool window).
 """
 
 from __future__ import annotations
@@ -50,8 +55,14 @@ RISK_INSTRUMENT = {
         "reference": st.one_of(st.none(), st.integers(-3, 3)),
         "protect": st.one_of(st.none(), st.integers(0, 3)),
     }),
+    "breaker": st.one_of(st.none(), st.fixed_dictionaries({
+        "ticks": st.integers(1, 4),  # band half-width at the mid
+        "window": st.integers(2, 20),
+        "halt": st.integers(1, 12),
+        "min_trades": st.one_of(st.none(), st.integers(1, 3)),
+    })),
     "off": st.sampled_from([False] * 6 + [True]),
-    "broken": st.sampled_from([None] * 20 + list(range(7))),
+    "broken": st.sampled_from([None] * 20 + list(range(10))),
 }
 LIMITS = {
     "max_open": st.one_of(st.none(), st.integers(1, 6)),
@@ -83,6 +94,13 @@ def build_risk_instrument(b: Builder, p: dict[str, Any], s: _Sym) -> Cmd:
         c["reference_price"] = b.num(s.mid_ticks + f["reference"], s.tick, style)
     if f["protect"] is not None:
         c["market_protection_ticks"] = f["protect"]
+    br = p["breaker"]
+    if br is not None:
+        pct = (Decimal(br["ticks"]) * 100 / s.mid_ticks).quantize(Decimal("0.000001"), rounding="ROUND_DOWN")
+        c.update(breaker_pct=f"{pct.normalize():f}", breaker_window_ns=br["window"],
+                 breaker_halt_ns=br["halt"])
+        if br["min_trades"] is not None:
+            c["breaker_min_trades"] = br["min_trades"]
     broken = p["broken"]
     if broken == 0:
         c["min_qty"] = "abc"  # bad_command
@@ -98,6 +116,12 @@ def build_risk_instrument(b: Builder, p: dict[str, Any], s: _Sym) -> Cmd:
         c["market_protection_ticks"] = -1  # bad_price
     elif broken == 6:
         c["market_protection_ticks"] = "2"  # bad_command: not an integer
+    elif broken == 7:
+        c.update(breaker_pct="1", breaker_window_ns=5)  # bad_command: no breaker_halt_ns
+    elif broken == 8:
+        c.update(breaker_pct="0", breaker_window_ns=5, breaker_halt_ns=5)  # bad_price
+    elif broken == 9:
+        c.update(breaker_pct="1", breaker_window_ns=True, breaker_halt_ns=5)  # bad_command
     return c
 
 

@@ -21,8 +21,10 @@ level's visible queue, the hidden parts follow.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from heapq import heappush
 from typing import Any
 
+from hftbook.core.breaker import BreakerSpec, Window, band_key
 from hftbook.core.instrument import Instrument
 from hftbook.core.order import Level, Order, open_qty
 from hftbook.core.risk import InstrumentRisk
@@ -35,6 +37,7 @@ from hftbook.core.types import (
     EV_CANCELLED,
     EV_MODIFIED,
     EV_RESTED,
+    EV_STATE,
     EV_TRADE,
 )
 
@@ -47,19 +50,25 @@ class OrderBook:
         "ask_levels",
         "bid_keys",
         "bid_levels",
+        "breaker",
+        "clock",
         "halted",
         "instrument",
         "last",
         "live",
         "out",
+        "resume_at",
+        "resumes",
         "risk",
         "seq",
         "stops",
         "symbol",
+        "window",
     )
 
     def __init__(
-        self, instrument: Instrument, out: list[tuple[Any, ...]], live: Live, seq: list[int]
+        self, instrument: Instrument, out: list[tuple[Any, ...]], live: Live, seq: list[int],
+        clock: list[int] | None = None, resumes: list[tuple[int, str]] | None = None,
     ) -> None:
         self.symbol = instrument.symbol
         self.instrument = instrument
@@ -71,6 +80,12 @@ class OrderBook:
         self.last = 0  # last trade price in ticks; 0 before the first trade
         self.stops: StopIndex | None = None  # made with the first stop order
         self.risk: InstrumentRisk | None = None  # pre-trade limits (risk.py); None: off
+        self.breaker: BreakerSpec | None = None  # the circuit breaker's settings; None: off
+        self.window = Window()  # the symbol's recent trades, kept while a breaker is set
+        self.resume_at = 0  # the end of a volatility halt in progress (0: none)
+        self.clock = clock if clock is not None else [0]  # shared with the exchange: [now]
+        # shared with the exchange: (ts, symbol) of volatility halts to end (a heap)
+        self.resumes = resumes if resumes is not None else []
         self.out = out  # shared with the exchange: raw events in order
         self.live = live  # shared: user -> {client id -> live order}
         self.seq = seq  # shared: [next order id, next trade id]
@@ -207,12 +222,26 @@ class OrderBook:
                     return False
         return False
 
+    def band_limit(self, side: int, lim_key: int) -> int:
+        """A taker's limit key narrowed to the circuit breaker's band, if one is armed."""
+        br = self.breaker
+        if br is None:
+            return lim_key
+        keys = self.ask_keys if side == BUY else self.bid_keys
+        band = band_key(br, self.window, side, self.clock[0], keys[-1] if keys else None)
+        return lim_key if band is None or band < lim_key else band
+
     def match(self, o: Order, lim_key: int) -> None:
         """Trade the incoming order `o` against the opposite side while it crosses.
 
         On return `o.qty` is what is left (0 if filled or cancelled by STP); the caller
-        decides whether that rests or is cancelled.
+        decides whether that rests or is cancelled. With a circuit breaker the step trades
+        inside the band only, and halts the book (`halted` is then True: the caller cancels
+        the remainder) if the band stopped it short of liquidity it could otherwise take.
         """
+        if self.breaker is not None:
+            self._match_banded(o, lim_key)
+            return
         if o.side == BUY:
             keys, levels = self.ask_keys, self.ask_levels
         else:
@@ -282,6 +311,30 @@ class OrderBook:
             else:
                 # Without STP every level visited printed, so the last one is the last print.
                 self.last = price
+
+    def _match_banded(self, o: Order, lim_key: int) -> None:
+        br = self.breaker
+        assert br is not None
+        now = self.clock[0]
+        keys = self.ask_keys if o.side == BUY else self.bid_keys
+        band = band_key(br, self.window, o.side, now, keys[-1] if keys else None)
+        out = self.out
+        mark = len(out)
+        self.breaker = None  # the plain loop below, then the breaker again
+        try:
+            self.match(o, lim_key if band is None or band < lim_key else band)
+        finally:
+            self.breaker = br
+        window = self.window
+        for i in range(mark, len(out)):
+            e = out[i]
+            if e[0] == EV_TRADE:
+                window.add(now, e[3])
+        if o.qty and band is not None and band > lim_key and self.crosses(o, lim_key) and not self.halted:
+            self.halted = True
+            self.resume_at = now + br.halt_ns
+            heappush(self.resumes, (self.resume_at, self.symbol))
+            out.append((EV_STATE, "halted", self.symbol, "volatility"))
 
     def _printed(self, mark: int) -> None:
         """Trades were printed into `out` after index `mark`: record the last trade price and

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from hftbook.core.breaker import Window
 from hftbook.core.numbers import parse_decimal
 from hftbook.core.order_lists import cmd_bracket, cmd_oco
 from hftbook.core.order_terms import (
@@ -24,7 +25,13 @@ from hftbook.core.order_terms import (
     wire_units,
 )
 from hftbook.core.queries import book_event, metrics_event
-from hftbook.core.risk_commands import check_risk_types, cmd_kill_switch, cmd_limits, parse_instrument_risk
+from hftbook.core.risk_commands import (
+    check_risk_types,
+    cmd_kill_switch,
+    cmd_limits,
+    parse_breaker,
+    parse_instrument_risk,
+)
 from hftbook.core.types import EV_RAW, MAX_UNITS
 
 if TYPE_CHECKING:
@@ -63,8 +70,13 @@ def cmd_instrument(ex: Exchange, c: dict[str, Any]) -> None:
     if lot <= 0:
         raise Refused("bad_qty", "lot_size must be positive")
     risk = parse_instrument_risk(c, tick, lot)
+    breaker = parse_breaker(c)
     if ex.add_instrument(symbol, tick, lot):
-        ex.books[symbol].risk = risk
+        book = ex.books[symbol]
+        book.risk = risk
+        if breaker is None:
+            book.window = Window()  # it counts the trades since the breaker was set
+        book.breaker = breaker
 
 
 def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:

@@ -140,7 +140,10 @@ def _entry(ex: Exchange, link: Link, books: list[OrderBook]) -> None:
         if filled > link.given:
             if not link.active:
                 link.active = True
-                _activate_all(ex, kids, filled, books)
+                if ex.books[e.symbol].halted:
+                    ex.deferred.append((e.symbol, filled, kids))  # the step halted the book
+                else:
+                    _activate_all(ex, kids, filled, books)
             else:
                 for c in kids:
                     _grow(ex, c, filled - link.given)
@@ -170,10 +173,14 @@ def activate_deferred(ex: Exchange, symbol: str) -> None:
     ex.deferred = [d for d in ex.deferred if d[0] != symbol]
     mark = len(ex.out)
     books: list[OrderBook] = []
-    for _, qty, kids in due:
+    book = ex.books[symbol]
+    for i, (_, qty, kids) in enumerate(due):
+        if book.halted:  # an activation halted it again: the rest wait for the next resume
+            ex.deferred.extend(due[i:])
+            break
         alive = [c for c in kids if c.qty and c.oid in ex.links]
         _activate_all(ex, alive, qty, books)
-    ex.after_matching(ex.books[symbol], mark)
+    ex.after_matching(book, mark)
 
 
 def _cancel_dormant(ex: Exchange, kids: list[Order]) -> None:

@@ -69,6 +69,9 @@ class Exchange:
         self.seq = [1, 1]  # next engine order id, next trade id
         self.out: list[tuple[Any, ...]] = []
         self.now = 0
+        self.clock = [0]  # `now`, shared with the books (the circuit breaker's window)
+        # (resume ts, symbol) of volatility halts in progress; stale entries are skipped.
+        self.resumes: list[tuple[int, str]] = []
         # (expire_ts, order_id, user, client_id); stale entries are skipped when popped, and
         # the heap is rebuilt from the live orders when it outgrows `gtd_rebuild_at`, so
         # cancelled far-future GTD orders cannot make it grow without bound.
@@ -114,11 +117,22 @@ class Exchange:
     # -- the integer door ----------------------------------------------------------------
 
     def advance(self, ts: int) -> None:
-        """Set the time and expire every GTD order whose expire_ts <= ts."""
+        """Set the time, expire every GTD order whose expire_ts <= ts, then end the
+        volatility halts due by ts."""
         self.now = ts
+        self.clock[0] = ts
         heap = self.gtd_heap
-        if not heap or heap[0][0] > ts:
-            return
+        if heap and heap[0][0] <= ts:
+            self._expire(ts)
+        resumes = self.resumes
+        while resumes and resumes[0][0] <= ts:
+            at, symbol = heappop(resumes)
+            book = self.books.get(symbol)
+            if book is not None and book.halted and book.resume_at == at:
+                self.set_halted(symbol, False, "volatility")
+
+    def _expire(self, ts: int) -> None:
+        heap = self.gtd_heap
         mark = len(self.out)
         while heap and heap[0][0] <= ts:
             _, oid, user, cid = heappop(heap)
@@ -154,12 +168,15 @@ class Exchange:
         inst = Instrument(symbol, tick, lot)
         self.instruments[symbol] = inst
         old = self.books.get(symbol)
-        book = OrderBook(inst, self.out, self.live, self.seq)
+        book = OrderBook(inst, self.out, self.live, self.seq, self.clock, self.resumes)
         if old is not None:
             book.halted = old.halted
+            book.resume_at = old.resume_at
             book.risk = old.risk  # in ticks and lots: the `instrument` command sets it anew
+            book.breaker = old.breaker
             if old.instrument.tick == tick:
                 book.last = old.last
+                book.window = old.window  # trade prices in ticks: kept only with the tick
         self.books[symbol] = book
         return True
 
@@ -244,12 +261,12 @@ class Exchange:
         out = self.out
         out.append((EV_ACCEPTED, o, otype, price, qty))
         if crossing:
-            if tif == FOK and not book.fok_fillable(o, lim):
+            if tif == FOK and not book.fok_fillable(o, book.band_limit(side, lim)):
                 out.append((EV_CANCELLED, o, "fok", qty))
                 o.qty = 0
                 return oid
             book.match(o, lim)
-            if self.links or (book.stops is not None and book.stops.pending):
+            if self.links or (book.stops is not None and book.stops.pending) or book.halted:
                 self._finish_then_release(book, o, orders)
                 return oid
             rem = o.qty
@@ -349,6 +366,11 @@ class Exchange:
             book.match(o, lim)
             if not o.qty:
                 del orders[cid]
+            elif book.halted:
+                rem = o.qty
+                o.qty = 0
+                del orders[cid]
+                out.append((EV_CANCELLED, o, "volatility", rem))
             else:
                 book.rest(o)
             if self.links or (book.stops is not None and book.stops.pending):
@@ -518,6 +540,8 @@ class Exchange:
         rem = o.qty
         if rem:
             reason = _leftover_reason(o) if o.price else _market_leftover(book, o.side)
+            if book.halted:
+                reason = "volatility"  # the breaker halted the book: nothing rests into it
             if reason is None:
                 book.rest(o)
                 orders[o.cid] = o
@@ -537,8 +561,8 @@ class Exchange:
             if self.links:
                 mark = settle(self, mark)[0]
             stops = book.stops
-            if stops is None or not stops.pending:
-                return
+            if stops is None or not stops.pending or book.halted:
+                return  # a halt keeps the triggered stops for its resume
             _, o = heappop(stops.pending)
             spec = o.stop
             if not o.qty or spec is None:
@@ -574,7 +598,7 @@ class Exchange:
             reason = _leftover_reason(o)
         elif o.post_only and book.would_trade(o, lim, qty):
             reason = "post_only"
-        elif o.tif == FOK and not book.fok_fillable(o, lim):
+        elif o.tif == FOK and not book.fok_fillable(o, book.band_limit(o.side, lim)):
             reason = "fok"
         else:
             book.match(o, lim)
@@ -584,6 +608,8 @@ class Exchange:
             reason = _leftover_reason(o)
             if not price:
                 reason = _market_leftover(book, o.side)
+            if book.halted:
+                reason = "volatility"
         if reason is None:
             book.rest(o)
             return
@@ -656,8 +682,12 @@ class Exchange:
             return not self.reject(cmd, "bad_state", f"{symbol} is {state} already", symbol=symbol)
         book.halted = halted
         self.out.append((EV_STATE, "halted" if halted else "resumed", symbol, reason))
-        if not halted and self.deferred:
-            activate_deferred(self, symbol)
+        if not halted:
+            book.resume_at = 0
+            if self.deferred:
+                activate_deferred(self, symbol)
+            if book.stops is not None and book.stops.pending:
+                self.after_matching(book, len(self.out))  # stops triggered before the halt
         return True
 
     # -- helpers -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from decimal import MAX_EMAX, MIN_EMIN, ROUND_FLOOR, Decimal, localcontext
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from hftbook.core.breaker import BreakerSpec
 from hftbook.core.numbers import canonical, decimal_places, parse_decimal, to_units
 from hftbook.core.order_terms import Refused, bad, parse_user
 from hftbook.core.risk import InstrumentRisk, UserRisk
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 RISK_FIELDS = ("min_qty", "max_qty", "max_notional", "price_collar_pct", "reference_price",
                "market_protection_ticks")
+BREAKER_FIELDS = ("breaker_pct", "breaker_window_ns", "breaker_halt_ns", "breaker_min_trades")
 _PCT_PLACES = 6
 
 
@@ -35,6 +37,36 @@ def check_risk_types(c: dict[str, Any]) -> None:
     protect = c.get("market_protection_ticks")
     if protect is not None and type(protect) is not int:
         raise bad("'market_protection_ticks' must be an integer")
+    if c.get("breaker_pct") is not None and parse_decimal(c.get("breaker_pct")) is None:
+        raise bad("'breaker_pct' must be a decimal number")
+    for k in BREAKER_FIELDS[1:]:
+        if c.get(k) is not None and type(c.get(k)) is not int:
+            raise bad(f"'{k}' must be an integer")
+    given = [c.get(k) is not None for k in BREAKER_FIELDS[:3]]
+    if any(given) and not all(given):
+        raise bad("'breaker_pct', 'breaker_window_ns' and 'breaker_halt_ns' go together")
+
+
+def parse_breaker(c: dict[str, Any]) -> BreakerSpec | None:
+    """The circuit breaker fields of an `instrument` command (types already checked by
+    `check_risk_types`); None when not set. Out of range: bad_price."""
+    if c.get("breaker_pct") is None:
+        min_trades = c.get("breaker_min_trades")
+        if min_trades is not None and not 1 <= min_trades <= MAX_UNITS:
+            raise Refused("bad_price", "breaker_min_trades must be an integer >= 1")
+        return None  # breaker_min_trades alone: checked, and nothing to arm
+    pct = parse_decimal(c.get("breaker_pct"))
+    assert pct is not None
+    if not (0 < pct <= 100 and decimal_places(pct) <= _PCT_PLACES):
+        raise Refused("bad_price", "breaker_pct must be in (0, 100] with at most 6 decimal places")
+    ints = [c.get(k, 1) if c.get(k) is not None else 1 for k in BREAKER_FIELDS[1:]]
+    for k, v in zip(BREAKER_FIELDS[1:], ints, strict=True):
+        if not 1 <= v <= MAX_UNITS:
+            raise Refused("bad_price", f"{k} must be an integer >= 1")
+    window, halt, min_trades = ints
+    wire = {"breaker_pct": canonical(pct), "breaker_window_ns": window, "breaker_halt_ns": halt,
+            "breaker_min_trades": min_trades}
+    return BreakerSpec(Fraction(pct), window, halt, min_trades, wire)
 
 
 def parse_instrument_risk(c: dict[str, Any], tick: Decimal, lot: Decimal) -> InstrumentRisk | None:

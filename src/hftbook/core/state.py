@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from hftbook.core.contingent import (
@@ -25,7 +26,12 @@ from hftbook.core.contingent import (
 )
 from hftbook.core.numbers import canonical
 from hftbook.core.order import IceSpec, Order, StopSpec
-from hftbook.core.risk_commands import parse_instrument_risk, restore_user_risk, user_risk_snapshot
+from hftbook.core.risk_commands import (
+    parse_breaker,
+    parse_instrument_risk,
+    restore_user_risk,
+    user_risk_snapshot,
+)
 from hftbook.core.stops import StopIndex
 from hftbook.core.types import SIDE_NAMES, STP_NAMES, TIF_NAMES, TYPE_NAMES
 
@@ -51,6 +57,9 @@ def snapshot(ex: Exchange) -> dict[str, Any]:
             "halted": book.halted,
             "last": book.last,
             "risk": None if book.risk is None else book.risk.wire,
+            "breaker": None if book.breaker is None else book.breaker.wire,
+            "window": [list(t) for t in book.window.trades],
+            "resume_at": book.resume_at,
         })
         orders.extend(_order(o) for o in book.live_orders())
         if book.stops is not None:
@@ -114,7 +123,7 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
     if snap.get("version") not in _READABLE:
         raise ValueError(f"unsupported snapshot version {snap.get('version')!r}")
     ex = cls()
-    ex.now = snap["now"]
+    ex.now = ex.clock[0] = snap["now"]
     ex.seq[0] = snap["next_order_id"]
     ex.seq[1] = snap["next_trade_id"]
     for i in snap["instruments"]:
@@ -124,6 +133,13 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
         book.last = i["last"]
         if i.get("risk") is not None:
             book.risk = parse_instrument_risk(i["risk"], Decimal(i["tick_size"]), Decimal(i["lot_size"]))
+        if i.get("breaker") is not None:
+            book.breaker = parse_breaker(i["breaker"])
+        for ts, price in i.get("window", ()):
+            book.window.add(ts, price)
+        book.resume_at = i.get("resume_at", 0)
+        if book.resume_at:
+            heappush(ex.resumes, (book.resume_at, book.symbol))
     for d in snap["orders"]:
         o = _load_order(d)
         ex.books[o.symbol].place(o)  # as it was: an iceberg keeps its slice and reserve

@@ -25,8 +25,10 @@ Modules, each stating its own invariants:
 - ``risk``: the risk settings of an instrument read from ``instrument``, the risk step of
   ``new``, the list commands and ``modify`` (kill switch, token bucket, qty, collar,
   notional, open orders) and the market protection;
+- ``breaker``: the circuit breaker: a matching step's band, from the symbol's recent trades,
+  and the volatility halt when the band stops a taker;
 - ``incoming``: what an accepted order, a released stop, an ``oco`` part or an activated
-  take-profit does (gates, FOK, matching, remainder);
+  take-profit does (gates, band, FOK, matching, remainder);
 - ``settle``: the contingent effects (the OCO rule, activation, growth, ``parent``
   cancels), settled window by window after each step, and the release of triggered stops;
 - ``new_order``, ``contingent_commands`` (``oco``, ``bracket``), ``order_commands``,
@@ -45,7 +47,10 @@ Invariants of the package:
   nothing of theirs can be accepted, activated or released until it is off.
 - A live order is exactly one of: resting in the book, a waiting stop, a dormant bracket
   child (live, but in neither); a stop that triggers is released within the same command,
-  after that command's own matching and the contingent effects it caused.
+  after that command's own matching and the contingent effects it caused, unless its symbol
+  is halted (a volatility halt): then it waits, triggered, and is released at the resume.
+- A symbol halted by its circuit breaker has ``halt_until`` set, and no command is handled
+  at a ts at or past it with that halt in force (``apply`` resumes the symbol first).
 - Every event of a command is settled (``settle``) before the command returns: no OCO pair
   has a member that traded, triggered or left while the other is live, and no finished
   entry leaves its children dormant (unless a halt of its symbol defers their activation).

@@ -12,12 +12,15 @@ Invariants:
   no meaningful order; each has ``open > 0``, an integer ``price`` in ticks and a ``seq``
   that no other order shares. An iceberg is one entry: ``open`` is its visible slice and
   its hidden quantity is in ``ice.hidden`` (never matched or shown directly).
-- Priority on a side is (best price first, then lowest ``seq``). ``rest`` gives an order a
-  fresh ``seq`` each time it joins the back of a level; the caller decides when that is
-  (on arrival, on release of a stop, or on a modify that changes the price or raises the
-  quantity). ``rest`` takes an order holding its whole open quantity in ``open`` and shows
-  an iceberg's first slice; ``requeue`` moves an iceberg whose slice was just refilled to
-  the back of its level (a new queue entry, behind every order already there).
+- Priority on a side is (best price first, then lowest ``seq``). A taker with a circuit
+  breaker band (``Order.band``) reaches the makers within its own limit in that order up to,
+  not including, the first one outside the band, on either side of it: it never skips one.
+  ``rest`` gives an order a fresh ``seq`` each time it joins the back of a level; the
+  caller decides when that is (on arrival, on release of a stop, or on a modify that
+  changes the price or raises the quantity). ``rest`` takes an order holding its whole
+  open quantity in ``open`` and shows an iceberg's first slice; ``requeue`` moves an
+  iceberg whose slice was just refilled to the back of its level (a new queue entry, behind
+  every order already there).
 - ``levels_view`` and everything built on it (``book``, ``metrics``) see visible slices
   only; an iceberg counts as one order. ``iceberg_view`` is the only view of hidden parts.
 - At most one live order has a given (user, id); ids of different types never match
@@ -80,7 +83,24 @@ class NaiveBook:
         return any(o.symbol == symbol and o.side != side for o in self.live)
 
     def makers_for(self, taker: Order) -> list[Order]:
-        """Resting orders the taker may reach, in the order it would reach them."""
+        """Resting orders the taker may reach, in the order it would reach them: those within its
+        own limit and, while it has a circuit breaker band, only up to the first maker (in that
+        order) whose price is outside the band."""
+        makers = self.within_limit_of(taker)
+        band = taker.band
+        if band is None:
+            return makers
+        reach: list[Order] = []
+        for o in makers:
+            assert o.price is not None
+            if not band.holds(o.price):
+                break  # price priority: the walk stops here, it never skips to a later maker
+            reach.append(o)
+        return reach
+
+    def within_limit_of(self, taker: Order) -> list[Order]:
+        """Resting orders on the taker's opposite side within its own limit, in priority order
+        (the band left aside)."""
         opposite = "sell" if taker.side == "buy" else "buy"
         makers = [
             o

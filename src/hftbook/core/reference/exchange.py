@@ -1,9 +1,9 @@
 """``ReferenceExchange``: the naive oracle's entry point, tying state and commands together.
 
-``apply`` takes one command, moves the clock, expires due GTD orders, dispatches to the
-command's handler and returns the events written; the introspection methods expose the
-book in the fast engine's shapes (visible quantities), plus the icebergs' hidden parts, for
-the differential property tests.
+``apply`` takes one command, moves the clock, expires due GTD orders, ends the volatility
+halts that are due, dispatches to the command's handler and returns the events written; the
+introspection methods expose the book in the fast engine's shapes (visible quantities), plus
+the icebergs' hidden parts, for the differential property tests.
 
 Invariants (each holds after every call to ``apply``):
 
@@ -19,8 +19,12 @@ Invariants (each holds after every call to ``apply``):
 - The contingent effects (``settle``) of the GTD expiries are applied, and the stops they
   triggered released, before the command itself; after the handler (the command's own
   matching, cancels or placements) its effects are settled and every stop it triggered is
-  released, cascades included, so no triggered stop and no unsettled event is ever left
-  between commands.
+  released, cascades included, so no unsettled event is ever left between commands, and no
+  triggered stop either, but those of a symbol its circuit breaker halted (released at the
+  resume).
+- After the GTD expiry and what it causes, and before the command itself, every volatility
+  halt that has ended by the command's ts is resumed (``session_commands.resume_due``), with
+  its deferred activations and held stops.
 - ``oco`` and ``bracket`` are handled by ``contingent_commands``; ``limits`` and
   ``kill_switch`` by ``risk_commands``.
 
@@ -39,7 +43,14 @@ from .new_order import cmd_new
 from .order_commands import cmd_cancel, cmd_cancel_all, cmd_modify
 from .queries import cmd_book, cmd_metrics
 from .risk_commands import cmd_kill_switch, cmd_limits
-from .session_commands import cmd_end_of_day, cmd_halt, cmd_instrument, cmd_resume, cmd_tick
+from .session_commands import (
+    cmd_end_of_day,
+    cmd_halt,
+    cmd_instrument,
+    cmd_resume,
+    cmd_tick,
+    resume_due,
+)
 from .settle import settle_and_release
 from .state import ReferenceState
 
@@ -98,6 +109,7 @@ class ReferenceExchange:
             events.ts = ts
         state.expire_gtd()
         settle_and_release(state)  # what the expiries cause comes before the command
+        resume_due(state)  # then the volatility halts that have ended, with what they release
         name = cmd.get("cmd")
         if name == "algo":
             events.reject(cmd, "unsupported", "algorithms are not available")

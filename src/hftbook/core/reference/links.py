@@ -21,9 +21,10 @@ Invariants:
   are live.
 - ``brackets`` holds the brackets whose entry has not been finished and handled; a bracket
   leaves it once its entry is finished and its children were activated, deferred or
-  cancelled (``parent``). ``deferred`` holds, in the order their entries finished, the
-  brackets whose entry finished during a halt of its symbol with a fill: their children stay
-  dormant until ``resume``.
+  cancelled (``parent``). ``deferred`` holds, in the order they fell due and each at most
+  once, the brackets whose activation fell due while their symbol was halted (an entry
+  finished with a fill, or a partial entry's first fill): their children stay dormant until
+  the resume. A deferred partial bracket whose entry is still live is in both lists.
 - A bracket's ``handled`` is the entry's ``filled`` when its effects were last handled (the
   fill of the step being settled is ``entry.filled - handled``). ``growing`` turns False for
   good at the first trade, trigger or exit of a child (with two children: when their OCO pair

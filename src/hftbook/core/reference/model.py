@@ -1,5 +1,6 @@
 """The reference exchange's plain records: instruments and their risk settings, the users'
-risk state, orders, events, book levels and the ``Refused`` exception.
+risk state, orders, the circuit breaker's band, events, book levels and the ``Refused``
+exception.
 
 Invariants:
 
@@ -24,6 +25,14 @@ Invariants:
   bucket is not a running count but a ledger (``since``, ``taken``) that ``risk`` replays.
 - ``Order.bound`` is set only on a market order with market protection, when it starts: the
   worst price it may trade at. ``crosses`` reads it as the limit a market order lacks.
+- ``Order.band`` is set only while the order is the taker of a matching step whose symbol's
+  circuit breaker is armed (from the step's start, before its FOK dry run, to the step's end):
+  the walk then stops at the first maker outside it (``NaiveBook.makers_for``). Every dry run
+  made outside a step (the post-only checks) ignores the band.
+- ``RiskSettings.breaker_pct``, ``breaker_window`` and ``breaker_halt`` are all set or all None
+  (the circuit breaker is off); ``breaker_min_trades`` is always an integer >= 1.
+- ``Instrument.halt_until`` is set only while the symbol is halted by its circuit breaker: the
+  ts at which that halt ends (fixed when it starts). A manual halt has None.
 
 Only the standard library is used.
 """
@@ -32,11 +41,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from .decimals import decimal_parts, format_scaled
 
-__all__ = ["Event", "Iceberg", "Instrument", "Level", "Order", "Refused", "RiskSettings", "UserRisk"]
+__all__ = [
+    "Band",
+    "Event",
+    "Iceberg",
+    "Instrument",
+    "Level",
+    "Order",
+    "Refused",
+    "RiskSettings",
+    "UserRisk",
+]
 
 Event = dict[str, Any]
 # One side's level, in the fast engine's introspection shape:
@@ -63,6 +83,11 @@ class RiskSettings:
     collar_pct: Decimal | None = None  # in (0, 100], at most 6 decimal places
     reference_price: int | None = None  # ticks; the collar's reference instead of the last trade
     protection_ticks: int | None = None  # market protection, >= 0
+    # The circuit breaker (volatility halts): pct, window and halt all set, or all None (off).
+    breaker_pct: Decimal | None = None  # in (0, 100], at most 6 decimal places
+    breaker_window: int | None = None  # ns of ts: the window holds the trades with ts > now - window
+    breaker_halt: int | None = None  # ns of ts: how long a volatility halt lasts
+    breaker_min_trades: int = 1  # armed while the window holds at least this many trades
 
 
 @dataclass
@@ -87,6 +112,7 @@ class Instrument:
     lot: Decimal
     halted: bool = False
     risk: RiskSettings = field(default_factory=RiskSettings)
+    halt_until: int | None = None  # a volatility halt's end (ts); None when running or halted by hand
 
     def price_str(self, ticks: int) -> str:
         coef, exp = decimal_parts(self.tick)
@@ -100,6 +126,20 @@ class Instrument:
         """Number of decimal places of the tick size (0 for integer ticks)."""
         _, exp = decimal_parts(self.tick.normalize())
         return max(0, -exp)
+
+
+@dataclass(frozen=True)
+class Band:
+    """The circuit breaker's band for one matching step: every price p (in ticks) with
+    |p - mean| x 100 <= mean x pct. ``mean`` is the mean price of the trades in the window, in
+    ticks, exact; the comparisons are exact and inclusive."""
+
+    mean: Fraction
+    pct: Fraction
+
+    def holds(self, price: int) -> bool:
+        """Whether ``price`` is in the band."""
+        return abs(price - self.mean) * 100 <= self.mean * self.pct
 
 
 @dataclass
@@ -132,13 +172,16 @@ class Order:
     ice: Iceberg | None = None  # icebergs only
     filled: int = 0  # lots traded so far, as maker or taker (a bracket entry's F)
     bound: int | None = None  # a protected market order: the worst price it may trade at
+    band: Band | None = None  # the taker of a step with an armed breaker: where it may trade
 
     def total(self) -> int:
         """The whole open quantity: the visible slice plus an iceberg's hidden part."""
         return self.open if self.ice is None else self.open + self.ice.hidden
 
     def crosses(self, maker_price: int) -> bool:
-        """Whether this order, as a taker, may trade at ``maker_price``."""
+        """Whether ``maker_price`` is within this taker's own limit (its limit price, or a market
+        order's protected price; a market order without protection has no limit). The band is
+        not looked at here (see ``NaiveBook.makers_for``)."""
         limit = self.price if self.price is not None else self.bound
         if limit is None:
             return True

@@ -26,6 +26,10 @@ Invariants:
   of its level (an iceberg as a fresh first slice). The iceberg's generator carries on.
 - ``cancel_all`` cancels in ``order_id`` order, resting orders, waiting stops and dormant
   children merged.
+- A modify that takes the order out of its queue is a matching step of the circuit breaker
+  (``breaker``): the band is fixed after the ``post_only`` check (which ignores it), and a
+  step the band stopped halts the symbol and cancels the order (``volatility``) instead of
+  resting it.
 
 Only the standard library is used.
 """
@@ -35,6 +39,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from .breaker import band_at, stopped_by_band
 from .decimals import to_units
 from .fields import Malformed, nonempty_str, optional_number_field, symbol_field, user_id_fields
 from .matching import post_only_would_trade
@@ -111,7 +116,10 @@ def cmd_modify(state: ReferenceState, cmd: dict[str, Any]) -> None:
         ice.hidden = 0
     events.modified(order, None)
     state.book.remove(order)
+    order.band = band_at(state, order.symbol)  # a matching step: None unless the breaker is armed
     alive = state.match(order)
+    if stopped_by_band(state, order, alive):
+        return
     if alive and order.open > 0:
         state.book.rest(order)
         events.rested(order)

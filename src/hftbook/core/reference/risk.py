@@ -31,6 +31,14 @@ Invariants:
 - ``protection_bound`` is the worst price a market order may trade at, fixed by its caller
   when the order starts: best ask + N ticks for a buy, max(1, best bid - N ticks) for a sell;
   None without protection or with the opposite side empty.
+- The circuit breaker's fields (``docs/PROTOCOL.md``, "Circuit breaker: volatility halts")
+  are read here with the other risk fields: their types after ``market_protection_ticks``
+  (``breaker_pct`` any well-formed number, the three ``_ns`` / count fields JSON integers, not
+  bool), then ``breaker_pct``, ``breaker_window_ns`` and ``breaker_halt_ns`` all three or none,
+  all ``bad_command``; their ranges after the other risk fields' ranges, in the same order
+  (``bad_price``; the integers, like every integer field of the protocol, at most
+  2**63 - 1). ``breaker_min_trades`` alone is allowed, and range-checked like the others (it
+  has no effect without the other three). What the breaker does is ``breaker``'s.
 
 Only the standard library is used.
 """
@@ -86,19 +94,39 @@ class RawSettings:
     collar_pct: Decimal | None
     reference_price: Decimal | None
     protection_ticks: int | None
+    breaker_pct: Decimal | None
+    breaker_window: int | None
+    breaker_halt: int | None
+    breaker_min_trades: int | None
 
 
 def read_settings(cmd: dict[str, Any]) -> RawSettings:
-    """The types of the risk fields, in the table's order (``Malformed``); null is absent."""
+    """The types of the risk fields, in the table's order, then of the breaker's, then the
+    breaker's three together (``Malformed``); null is absent."""
     min_qty = optional_number_field(cmd, "min_qty")
     max_qty = optional_number_field(cmd, "max_qty")
     max_notional = optional_number_field(cmd, "max_notional")
     collar_pct = optional_number_field(cmd, "price_collar_pct")
     reference_price = optional_number_field(cmd, "reference_price")
-    ticks = cmd.get("market_protection_ticks")
-    if ticks is not None and (not isinstance(ticks, int) or isinstance(ticks, bool)):
-        raise Malformed("market_protection_ticks must be an integer")
-    return RawSettings(min_qty, max_qty, max_notional, collar_pct, reference_price, ticks)
+    ticks = _optional_int(cmd, "market_protection_ticks")
+    breaker_pct = optional_number_field(cmd, "breaker_pct")
+    window = _optional_int(cmd, "breaker_window_ns")
+    halt = _optional_int(cmd, "breaker_halt_ns")
+    min_trades = _optional_int(cmd, "breaker_min_trades")
+    if len({breaker_pct is None, window is None, halt is None}) > 1:
+        raise Malformed("breaker_pct, breaker_window_ns and breaker_halt_ns go together")
+    return RawSettings(min_qty, max_qty, max_notional, collar_pct, reference_price, ticks,
+                       breaker_pct, window, halt, min_trades)  # fmt: skip
+
+
+def _optional_int(cmd: dict[str, Any], key: str) -> int | None:
+    """A JSON integer field (a bool is not one), or None when absent or null."""
+    value = cmd.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Malformed(f"{key} must be an integer")
+    return value
 
 
 def settings_of(raw: RawSettings, tick: Decimal, lot: Decimal) -> RiskSettings:
@@ -119,7 +147,16 @@ def settings_of(raw: RawSettings, tick: Decimal, lot: Decimal) -> RiskSettings:
     ticks = raw.protection_ticks
     if ticks is not None and not 0 <= ticks <= MAX_UNITS:
         raise Refused("bad_price", "market_protection_ticks must be an integer in 0 .. 2**63 - 1")
-    return RiskSettings(min_qty, max_qty, raw.max_notional, pct, reference, ticks)
+    breaker_pct = raw.breaker_pct
+    if breaker_pct is not None and not (0 < breaker_pct <= 100 and decimal_places(breaker_pct) <= 6):
+        raise Refused("bad_price", "breaker_pct must be in (0, 100] with at most 6 places")
+    for name, value in (("breaker_window_ns", raw.breaker_window), ("breaker_halt_ns", raw.breaker_halt),
+                        ("breaker_min_trades", raw.breaker_min_trades)):  # fmt: skip
+        if value is not None and not 1 <= value <= MAX_UNITS:
+            raise Refused("bad_price", f"{name} must be an integer in 1 .. 2**63 - 1")
+    min_trades = 1 if raw.breaker_min_trades is None else raw.breaker_min_trades
+    return RiskSettings(min_qty, max_qty, raw.max_notional, pct, reference, ticks,
+                        breaker_pct, raw.breaker_window, raw.breaker_halt, min_trades)  # fmt: skip
 
 
 def _lots(value: Decimal | None, lot: Decimal, name: str) -> int | None:

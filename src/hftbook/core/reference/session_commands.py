@@ -1,5 +1,5 @@
 """The session commands of the reference exchange: ``instrument``, ``halt``, ``resume``,
-``end_of_day`` and ``tick``.
+``end_of_day`` and ``tick``, and the automatic resume of volatility halts.
 
 Each handler takes the exchange state and one command (whose ``ts`` has already been
 applied and whose due GTD orders have already expired), raises ``Malformed`` for a field of
@@ -19,9 +19,22 @@ Invariants:
   (``risk.settings_of``: ``bad_qty`` / ``bad_price``) -> ``instrument_busy``. A successful
   command replaces all of the symbol's risk settings at once (absent or null: off), whether
   or not it has live orders; a refused one changes none of them.
-- ``halt`` and ``resume`` toggle a known symbol's flag and refuse (``bad_state``) a no-op.
-  Right after its ``resumed`` event, ``resume`` activates the bracket children whose entries
-  finished during the halt (``settle.activate_deferred``).
+- ``halt`` and ``resume`` toggle a known symbol's flag and refuse (``bad_state``) a no-op
+  (a ``halt`` during a volatility halt too). Right after its ``resumed`` event, ``resume``
+  activates the bracket children whose activation the halt deferred
+  (``settle.activate_deferred``); the triggered stops the halt held are released after the
+  command, with every other stop it triggers (``settle.settle_and_release``). A ``resume``
+  ends a volatility halt early (reason ``manual``).
+- ``resume_due`` is the automatic end of volatility halts, run by ``ReferenceExchange.apply``
+  for every command with a valid ts, after the GTD expiry and what it causes: each symbol
+  whose halt ends at or before the command's ts, by (end, symbol), is resumed (``resumed``,
+  reason ``volatility``), its deferred activations run, and then its held stops (and what
+  they trigger) are released, before the next symbol's resume.
+- The circuit breaker's window (``ReferenceState.prints``) keeps the symbol's trades only
+  while a successful ``instrument`` keeps a breaker set (changed or not) with the same tick
+  size: one that sets a breaker where there was none, removes it, or changes the tick size
+  forgets them (the window starts empty). A volatility halt in force stays whatever the
+  settings become, and ends when it was set to.
 - ``end_of_day`` cancels every DAY order, resting, waiting stop or dormant child (reason
   ``expired``), in ``order_id`` order.
 - ``tick`` does nothing itself: moving the clock and expiring GTD orders is done by
@@ -32,15 +45,16 @@ Only the standard library is used.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from .fields import Malformed, nonempty_str, number_field
-from .model import Instrument, Refused
+from .model import Instrument, Refused, RiskSettings
 from .risk import read_settings, settings_of
-from .settle import activate_deferred
+from .settle import activate_deferred, settle_and_release
 from .state import ReferenceState
 
-__all__ = ["cmd_end_of_day", "cmd_halt", "cmd_instrument", "cmd_resume", "cmd_tick"]
+__all__ = ["cmd_end_of_day", "cmd_halt", "cmd_instrument", "cmd_resume", "cmd_tick", "resume_due"]
 
 
 def cmd_instrument(state: ReferenceState, cmd: dict[str, Any]) -> None:
@@ -67,15 +81,26 @@ def cmd_instrument(state: ReferenceState, cmd: dict[str, Any]) -> None:
         state.instruments[symbol] = Instrument(symbol, tick, lot, risk=risk)
         return
     if existing.tick == tick and existing.lot == lot:
+        _forget_window(state, existing, risk, tick)
         existing.risk = risk
         return
     if state.has_live_orders(symbol):
         state.events.reject(cmd, "instrument_busy", "symbol has live orders")
         return
     state.stops.rescale(symbol, existing.tick, tick)
+    _forget_window(state, existing, risk, tick)
     existing.tick = tick
     existing.lot = lot
     existing.risk = risk
+
+
+def _forget_window(state: ReferenceState, inst: Instrument, risk: RiskSettings, tick: Decimal) -> None:
+    """The circuit breaker's window counts the trades since the breaker was set: it is kept only
+    while a breaker stays set with the same tick; set anew, removed (or never set), or with a
+    new tick size (prices in other ticks), the symbol's trades so far are forgotten."""
+    kept = inst.risk.breaker_pct is not None and risk.breaker_pct is not None and inst.tick == tick
+    if not kept:
+        state.prints.pop(inst.symbol, None)
 
 
 def cmd_halt(state: ReferenceState, cmd: dict[str, Any]) -> None:
@@ -98,10 +123,23 @@ def cmd_resume(state: ReferenceState, cmd: dict[str, Any]) -> None:
     if not inst.halted:
         state.events.reject(cmd, "bad_state", "not halted")
         return
+    _resume(state, inst, "manual")
+
+
+def resume_due(state: ReferenceState) -> None:
+    """End every volatility halt due at the clock's ts, earliest end first, then by symbol:
+    ``resumed``, the deferred activations, then the release of the held stops, per symbol."""
+    ts = state.events.ts
+    due = [i for i in state.instruments.values() if i.halt_until is not None and i.halt_until <= ts]
+    for inst in sorted(due, key=lambda i: (i.halt_until, i.symbol)):
+        _resume(state, inst, "volatility")
+        settle_and_release(state)
+
+
+def _resume(state: ReferenceState, inst: Instrument, reason: str) -> None:
     inst.halted = False
-    state.events.append(
-        {"type": "resumed", "ts": state.events.ts, "symbol": inst.symbol, "reason": "manual"}
-    )
+    inst.halt_until = None
+    state.events.append({"type": "resumed", "ts": state.events.ts, "symbol": inst.symbol, "reason": reason})
     activate_deferred(state, inst.symbol)
 
 

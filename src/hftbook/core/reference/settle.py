@@ -12,17 +12,19 @@ since the last settle form a *window*, and ``settle`` reads the window in two ph
    bracket child end its bracket's growth.
 2. The brackets' entries filled or gone in the window, in the order of the first such event
    (a ``trade``: maker before taker; a ``cancelled``): a finished entry (no longer live)
-   with F > 0 activates its children (``full``; during a halt of its symbol it is deferred
-   to ``resume``), with F = 0 cancels its dormant children (``parent``, stop-loss first); a
-   ``partial`` entry activates them after its first fill and then grows them by each later
-   fill (``modified``, reason ``parent_fill``, stop-loss first; a resting take-profit goes
-   to the back of its level).
+   with F > 0 activates its children (``full``), with F = 0 cancels its dormant children
+   (``parent``, stop-loss first); a ``partial`` entry activates them after its first fill
+   and then grows them by each later fill (``modified``, reason ``parent_fill``, stop-loss
+   first; a resting take-profit goes to the back of its level). An activation (full, or a
+   partial one's first) that falls due while the symbol is halted (a volatility halt of the
+   step that filled the entry, or a cancel or expiry in a halt) is deferred to its resume.
 
 The events written by the two phases (the cancels, the activations and what an activated
 take-profit does as an incoming order) form the next window, settled the same way, until a
 window is empty. ``settle_and_release`` then releases the triggered stops one at a time, the
 lowest ``order_id`` first, settling right after each ``triggered`` event (before the stop
-trades) and again after its matching step (before the next one is released).
+trades) and again after its matching step (before the next one is released). A triggered
+stop of a halted symbol is not released: it waits, triggered, for the symbol's resume.
 
 Invariants:
 
@@ -58,10 +60,11 @@ __all__ = ["activate_deferred", "settle", "settle_and_release"]
 
 
 def settle_and_release(state: ReferenceState) -> None:
-    """Settle the pending events, then release every triggered stop (cascades included),
-    settling after each ``triggered`` event and after each released stop's matching."""
+    """Settle the pending events, then release every triggered stop (cascades included) whose
+    symbol is not halted, settling after each ``triggered`` event and after each released
+    stop's matching."""
     settle(state)
-    while (stop := state.stops.pop_fired()) is not None:
+    while (stop := state.stops.pop_fired(state.halted_symbols())) is not None:
         order = stop.order
         assert stop.fired is not None
         state.events.triggered(order, stop.fired)
@@ -93,13 +96,17 @@ def settle(state: ReferenceState) -> None:
 
 
 def activate_deferred(state: ReferenceState, symbol: str) -> None:
-    """``resume``: activate the children of the entries that finished while ``symbol`` was
-    halted, in the order the entries finished."""
+    """The resume of ``symbol``: activate the children whose activation fell due while it was
+    halted, in the order they fell due, while it stays running (an activated take-profit can
+    halt it again: the rest then wait for the next resume)."""
     links = state.links
-    due = [b for b in links.deferred if b.entry.symbol == symbol]
-    links.deferred = [b for b in links.deferred if b.entry.symbol != symbol]
-    for bracket in due:
-        _activate(state, bracket, bracket.entry.filled)
+    inst = state.instruments[symbol]
+    while not inst.halted:
+        due = [b for b in links.deferred if b.entry.symbol == symbol]
+        if not due:
+            return
+        links.deferred = [b for b in links.deferred if b is not due[0]]
+        _activate(state, due[0], due[0].entry.filled)
 
 
 def _live(state: ReferenceState, order: Order) -> bool:
@@ -167,7 +174,7 @@ def _handle_entry(state: ReferenceState, bracket: Bracket) -> None:
     step = filled - bracket.handled
     bracket.handled = filled
     if bracket.partial and not bracket.activated and filled > 0:
-        _activate(state, bracket, filled)
+        _activate_or_defer(state, bracket)
     elif bracket.partial and bracket.activated and step > 0 and bracket.growing:
         _grow(state, bracket, step)
     if not finished:
@@ -176,11 +183,18 @@ def _handle_entry(state: ReferenceState, bracket: Bracket) -> None:
     if filled == 0:
         live = [c for c in bracket.children() if _live(state, c)]
         state.cancel_each(live, "parent")
-    elif not bracket.activated:  # full activation
-        if state.instruments[entry.symbol].halted:
-            links.deferred.append(bracket)
-        else:
-            _activate(state, bracket, filled)
+    elif not bracket.activated:  # full activation (or a partial one deferred by a halt)
+        _activate_or_defer(state, bracket)
+
+
+def _activate_or_defer(state: ReferenceState, bracket: Bracket) -> None:
+    """Activate the children with the entry's filled quantity, or, while the symbol is halted
+    (nothing trades in a halt), defer that to its resume, once."""
+    links = state.links
+    if not state.instruments[bracket.entry.symbol].halted:
+        _activate(state, bracket, bracket.entry.filled)
+    elif all(b is not bracket for b in links.deferred):
+        links.deferred.append(bracket)
 
 
 def _activate(state: ReferenceState, bracket: Bracket, qty: int) -> None:

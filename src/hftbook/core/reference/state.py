@@ -3,7 +3,8 @@
 ``ReferenceState`` bundles the instruments, the naive book, the waiting stops (with the
 last trade prices), the contingent links (with the dormant bracket children), the users' risk
 state (limits, token ledgers, kill switches), the event log (which holds the clock) and the
-order id counter, with the few steps that touch several of them at once.
+order id counter, every trade print of each symbol (the circuit breaker's tape), with the few
+steps that touch several of them at once.
 
 Invariants:
 
@@ -20,8 +21,13 @@ Invariants:
   It writes events only: what a cancel does to the order's links is ``settle``'s.
 - ``users`` has an entry only for a user who was sent a successful ``limits`` or
   ``kill_switch`` command; a user without one has no limits and is not killed.
-- ``match`` is the only way in to ``matching.match``: every trade print reaches
-  ``StopBook.on_print`` at once, before the next maker is looked at.
+- ``match`` is the only way in to ``matching.match``: every trade print is appended to
+  ``prints`` and reaches ``StopBook.on_print`` at once, before the next maker is looked at.
+- ``prints`` holds the trades of each symbol as (ts, price in ticks), in the order printed,
+  never trimmed by age (the circuit breaker reads its window off it, from scratch); an
+  ``instrument`` command that sets the breaker where there was none, removes it or changes
+  the tick size forgets the symbol's list (``session_commands``), so while a breaker is set
+  it holds exactly the trades since it was set.
 
 Only the standard library is used.
 """
@@ -52,6 +58,7 @@ class ReferenceState:
     stops: StopBook = field(default_factory=StopBook)
     links: Links = field(default_factory=Links)
     users: dict[str, UserRisk] = field(default_factory=dict)
+    prints: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # symbol -> (ts, ticks)
     events: EventLog = field(init=False)
     next_order_id: int = 1
 
@@ -64,8 +71,16 @@ class ReferenceState:
         return order_id
 
     def match(self, taker: Order) -> bool:
-        """``matching.match`` with every print reported to the waiting stops."""
-        return match(self.book, self.events, taker, self.stops.on_print)
+        """``matching.match`` with every print recorded and reported to the waiting stops."""
+
+        def on_print(symbol: str, price: int) -> None:
+            self.prints.setdefault(symbol, []).append((self.events.ts, price))
+            self.stops.on_print(symbol, price)
+
+        return match(self.book, self.events, taker, on_print)
+
+    def halted_symbols(self) -> set[str]:
+        return {symbol for symbol, inst in self.instruments.items() if inst.halted}
 
     # -- live orders: resting ones, waiting stops and dormant children ---------------------
 

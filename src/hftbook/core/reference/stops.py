@@ -20,7 +20,9 @@ Invariants:
   changes afterwards: a triggered stop stays triggered and its level is frozen.
 - ``last`` is in ticks of the symbol's current tick size: ``rescale`` forgets it when the
   symbol's tick is redefined, so it is always a whole number of ticks.
-- ``pop_fired`` hands out the triggered stop with the lowest ``order_id`` and forgets it.
+- ``pop_fired`` hands out the triggered stop with the lowest ``order_id`` among those whose
+  symbol is not halted, and forgets it; a triggered stop of a halted symbol keeps waiting
+  (triggered, its level frozen) until the symbol resumes.
 
 Only the standard library is used.
 """
@@ -28,6 +30,7 @@ Only the standard library is used.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -134,9 +137,10 @@ class StopBook:
             if level is not None and _holds(stop.order.side, price, level):
                 stop.fired = level
 
-    def pop_fired(self) -> Stop | None:
-        """The triggered stop accepted first, taken out of the waiting list; or None."""
-        fired = [s for s in self.waiting if s.fired is not None]
+    def pop_fired(self, halted: Collection[str]) -> Stop | None:
+        """The triggered stop accepted first among those not on a ``halted`` symbol, taken out of
+        the waiting list; or None."""
+        fired = [s for s in self.waiting if s.fired is not None and s.order.symbol not in halted]
         if not fired:
             return None
         first = min(fired, key=lambda s: s.order.order_id)
