@@ -80,6 +80,7 @@ def settle(ex: Exchange, i: int) -> tuple[int, list[OrderBook]]:
     out = ex.out
     links = ex.links
     books: list[OrderBook] = []
+    counted: set[tuple[int, int]] = set()  # (event index, entry id) fills already counted
     while i < len(out) and links:
         members: list[Link] = []
         entries: list[Link] = []
@@ -94,7 +95,8 @@ def settle(ex: Exchange, i: int) -> tuple[int, list[OrderBook]]:
                     if link is None:
                         continue
                     if link.entry:
-                        link.filled += e[4]
+                        if (i - 1, o.oid) not in counted:
+                            link.filled += e[4]
                         if link not in entries:
                             entries.append(link)
                     else:
@@ -110,8 +112,22 @@ def settle(ex: Exchange, i: int) -> tuple[int, list[OrderBook]]:
                     members.append(link)
         for link in members:
             _resolve(ex, link)
-        for link in entries:
+        for k, link in enumerate(entries):
+            before = len(out)
             _entry(ex, link, books)
+            if len(out) > before and k + 1 < len(entries):
+                # This entry's children traded at once, maybe with entries still to settle in
+                # this window: those settle with every fill so far, so count these trades
+                # now (and not again when the next window reads them).
+                waiting = {w.order.oid: w for w in entries[k + 1:]}
+                for j in range(before, len(out)):
+                    ev = out[j]
+                    if ev[0] == EV_TRADE:
+                        for o in (ev[1], ev[2]):
+                            w = waiting.get(o.oid)
+                            if w is not None:
+                                w.filled += ev[4]
+                                counted.add((j, o.oid))
     return len(out), books
 
 

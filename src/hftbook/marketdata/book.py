@@ -59,7 +59,7 @@ class VisibleBook:
         if oid in orders or qty <= 0:
             raise ValueError(f"order {oid} rests with visible qty {qty} (in the book: {oid in orders})")
         orders[oid] = [side, price, qty]
-        # _join, inlined: this and `remove` are most of what a feed does.
+        # Joining the level, written out here: this and `remove` are most of what a feed does.
         key = -price if side else price
         levels = self.levels[side]
         lv = levels.get(key)
@@ -155,24 +155,6 @@ class VisibleBook:
         ]
 
     # -- inside --------------------------------------------------------------------------
-
-    def _join(self, oid: int, side: int, price: int, qty: int) -> None:
-        key = price if side == BUY else -price
-        levels = self.levels[side]
-        lv = levels.get(key)
-        if lv is None:
-            levels[key] = [qty, {oid: None}]
-            keys = self.keys[side]
-            if not keys or key > keys[-1]:
-                keys.append(key)
-            else:
-                insort(keys, key)
-        else:
-            lv[0] += qty
-            lv[1][oid] = None
-        self.touched[side][key] = None
-        if self.with_l3:
-            self.l3.append((ADD, oid, side, price, qty))
 
     def _leave(self, oid: int, side: int, price: int, vis: int, say: bool) -> None:
         key = -price if side else price
