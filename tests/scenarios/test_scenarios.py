@@ -56,11 +56,13 @@ def _load_expected(case: Path) -> list[dict[str, Any]]:
     return events
 
 
-def _run_in_process(case: Path) -> list[dict[str, Any]]:
+def _run_in_process(case: Path, exchange: Any = None) -> list[dict[str, Any]]:
+    """replay's events for a case, from the fast engine or the `exchange` given (anything
+    with `apply` and `now`: the naive reference exchange)."""
     from hftbook.replay import replay_lines
 
     with case.open(encoding="utf-8") as f:
-        return list(replay_lines(f))
+        return list(replay_lines(f, exchange))
 
 
 def _is_number(x: object) -> bool:
@@ -151,6 +153,18 @@ def test_scenario(case: Path) -> None:
     problems = _diff(expected, actual)
     if problems:
         pytest.fail(f"{case.name}: events differ from the contract\n" + "\n".join(problems))
+
+
+@pytest.mark.parametrize("case", CASE_FILES, ids=_case_id)
+def test_reference_passes_scenario(case: Path) -> None:
+    """The naive reference exchange (the property tests' oracle) meets every case too, key
+    order included, so the oracle is pinned to the contract, not only to the engine."""
+    from hftbook.core.reference import ReferenceExchange
+
+    actual = _run_in_process(case, ReferenceExchange())
+    problems = _diff(_load_expected(case), actual)
+    problems += [f"{ev}: {p}" for ev in actual for p in _order_problems(ev)]
+    assert not problems, f"{case.name}:\n" + "\n".join(problems)
 
 
 # Documented key order of each event type (PROTOCOL "Events and their key order"). Keys that are

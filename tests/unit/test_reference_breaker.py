@@ -7,9 +7,8 @@ instrument fields and their validation order, arming (``breaker_min_trades``), t
 on the taker's side) and its inclusive edges, the halt at the band's edge and the events in
 order, the remainder of every kind of taker, FOK and post-only dry runs, the window over ts,
 the automatic and the manual resume, the stops and bracket activations a halt holds back,
-what works during a halt, and settings changed or removed. The scenario files about the
-breaker (``*breaker*``, ``*volatility*``), if any, are fed to the reference first, with the
-scenario matcher's subset rule.
+what works during a halt, and settings changed or removed. Every scenario file (the
+``x_breaker_*`` ones included) is fed to the reference by ``tests/scenarios/test_scenarios.py``.
 
 Symbol X has tick 1 and lot 1 so that prices read as plain integers. ``exchange(100, ...)``
 sets the breaker (``BREAKER`` unless other settings are given) so that it cannot arm
@@ -20,19 +19,15 @@ mean. With one trade at 100 and ``breaker_pct`` 10 the band is [90, 110].
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hftbook.core.reference import ReferenceExchange
-from hftbook.replay import parse_line
 
 Cmd = dict[str, Any]
 Event = dict[str, Any]
 
-_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 BREAKER: Cmd = {"breaker_pct": "10", "breaker_window_ns": 1000, "breaker_halt_ns": 50}
 QUIET: Cmd = {"breaker_min_trades": 2**63 - 1}  # a breaker set, that never arms
@@ -159,38 +154,6 @@ def bids(ex: ReferenceExchange) -> list[tuple[int, int]]:
 
 
 HALT = [("halted", "X", "volatility")]
-
-
-# -- the breaker scenario files -----------------------------------------------------------------
-
-
-_CASES = sorted(
-    p
-    for pattern in ("*breaker*.jsonl", "*volatility*.jsonl")
-    for p in (_SCENARIOS / "cases").glob(pattern)
-    if not p.name.endswith(".expected.jsonl")
-)
-
-
-@pytest.mark.parametrize("case", _CASES, ids=lambda p: p.name[: -len(".jsonl")])
-def test_reference_passes_breaker_scenario(case: Path) -> None:
-    if str(_SCENARIOS) not in sys.path:
-        sys.path.insert(0, str(_SCENARIOS))
-    from test_scenarios import _diff, _load_expected, _order_problems
-
-    ex = ReferenceExchange()
-    actual: list[Event] = []
-    for number, line in enumerate(case.read_text(encoding="utf-8").splitlines(), 1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        for ev in ex.apply(parse_line(text)):
-            if ev["type"] == "rejected" and ev["reason"] == "bad_command":
-                ev["line"] = number  # as replay adds it
-            actual.append(ev)
-    problems = _diff(_load_expected(case), actual)
-    problems += [f"{ev}: {p}" for ev in actual for p in _order_problems(ev)]
-    assert not problems, f"{case.name}:\n" + "\n".join(problems)
 
 
 # -- the instrument's breaker fields ------------------------------------------------------------

@@ -1,29 +1,22 @@
 """Contingent orders (``oco``, ``bracket``) in the naive reference exchange.
 
 The reference is the oracle of the property tests, so its contingent orders are pinned down
-here without the fast engine: first every hand-derived ``c_oco_*`` / ``c_bracket_*`` scenario
-file is fed to the reference and checked with the scenario matcher's subset rule (``_absent``
-keys must be absent, key order as documented); then small cases, checked by hand from
+here without the fast engine (every scenario file, the hand-derived ``c_oco_*`` /
+``c_bracket_*`` ones included, is fed to the reference by ``tests/scenarios/test_scenarios.py``
+with the matcher's subset rule and the documented key order); small cases, checked by hand from
 docs/PROTOCOL.md ("Contingent orders"), pin the timing and ordering details the scenario
 files do not reach. Symbol X has tick 1 and lot 1 so that prices read as plain integers.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from hftbook.core.reference import ReferenceExchange
-from hftbook.replay import parse_line
 
 _SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-if str(_SCENARIOS) not in sys.path:
-    sys.path.insert(0, str(_SCENARIOS))
 
-from test_scenarios import _diff, _load_expected, _order_problems  # noqa: E402
 
 Cmd = dict[str, Any]
 Event = dict[str, Any]
@@ -34,33 +27,10 @@ CASES = sorted(
 )
 
 
-def _replay(case: Path) -> list[Event]:
-    """The reference's events for a scenario file, with replay's ``line`` on bad_command."""
-    ex = ReferenceExchange()
-    out: list[Event] = []
-    for number, line in enumerate(case.read_text(encoding="utf-8").splitlines(), 1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        for ev in ex.apply(parse_line(text)):
-            if ev["type"] == "rejected" and ev["reason"] == "bad_command":
-                ev["line"] = number
-            out.append(ev)
-    return out
-
-
 def test_every_contingent_scenario_is_found() -> None:
     names = {c.name for c in CASES}
     assert sum(n.startswith("c_oco_") for n in names) >= 11
     assert sum(n.startswith("c_bracket_") for n in names) >= 18
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name[: -len(".jsonl")])
-def test_reference_passes_contingent_scenario(case: Path) -> None:
-    actual = _replay(case)
-    problems = _diff(_load_expected(case), actual)
-    problems += [f"{ev}: {p}" for ev in actual for p in _order_problems(ev)]
-    assert not problems, f"{case.name}:\n" + "\n".join(problems)
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,28 +6,19 @@ their own, from docs/PROTOCOL.md ("Risk settings of an instrument", "``limits`` 
 under and just over its limit, the token bucket refilling over ts (in ns), the kill switch,
 market protection, and the order of the checks among themselves and among the other
 rejections. Symbol X has tick 1 and lot 1 so that prices read as plain integers; Y has tick
-0.01 and lot 0.1 for the exact decimal arithmetic. The risk scenario files (``x_risk_*``), if
-any, are fed to the reference first, with the scenario matcher's subset rule.
+0.01 and lot 0.1 for the exact decimal arithmetic. Every scenario file (the ``x_risk_*`` ones
+included) is fed to the reference by ``tests/scenarios/test_scenarios.py``.
 """
 
 from __future__ import annotations
 
-import sys
 from itertools import count
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hftbook.core.reference import ReferenceExchange
 from hftbook.core.reference.model import UserRisk
-from hftbook.replay import parse_line
-
-_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-if str(_SCENARIOS) not in sys.path:
-    sys.path.insert(0, str(_SCENARIOS))
-
-from test_scenarios import _diff, _load_expected, _order_problems  # noqa: E402
 
 Cmd = dict[str, Any]
 Event = dict[str, Any]
@@ -111,31 +102,6 @@ def outcome(events: list[Event]) -> str:
     """The reason if the command was rejected, else the type of its first event."""
     first = events[0]
     return str(first["reason"] if first["type"] == "rejected" else first["type"])
-
-
-# -- the risk scenario files --------------------------------------------------------------------
-
-
-_CASES = sorted(
-    p for p in (_SCENARIOS / "cases").glob("x_risk_*.jsonl") if not p.name.endswith(".expected.jsonl")
-)
-
-
-@pytest.mark.parametrize("case", _CASES, ids=lambda p: p.name[: -len(".jsonl")])
-def test_reference_passes_risk_scenario(case: Path) -> None:
-    ex = ReferenceExchange()
-    actual: list[Event] = []
-    for number, line in enumerate(case.read_text(encoding="utf-8").splitlines(), 1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        for ev in ex.apply(parse_line(text)):
-            if ev["type"] == "rejected" and ev["reason"] == "bad_command":
-                ev["line"] = number  # as replay adds it
-            actual.append(ev)
-    problems = _diff(_load_expected(case), actual)
-    problems += [f"{ev}: {p}" for ev in actual for p in _order_problems(ev)]
-    assert not problems, f"{case.name}:\n" + "\n".join(problems)
 
 
 # -- the instrument's risk fields ---------------------------------------------------------------

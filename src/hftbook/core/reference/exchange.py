@@ -85,6 +85,11 @@ class ReferenceExchange:
 
     # -- public ---------------------------------------------------------------------
 
+    @property
+    def now(self) -> int:
+        """The exchange clock (the last valid command ``ts``), as ``Exchange.now``."""
+        return self._state.events.ts
+
     def apply(self, cmd: dict[str, Any]) -> list[Event]:
         """Process one command; return the events it produced, in order."""
         state = self._state
