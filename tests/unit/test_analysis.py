@@ -24,11 +24,12 @@ import pytest
 from hftbook.analysis import AnalysisError, Options, UnitsScan, analyze, auto_bar_ns, check_event, render
 from hftbook.analysis.plots import file_names
 from hftbook.analysis.progress import Progress
-from hftbook.analysis.report import canonical, duration, rounded
+from hftbook.analysis.report import duration
 from hftbook.analysis.run import RV_SCALE
 from hftbook.analysis.sampling import NAN, BarSeries, Samples
 from hftbook.analytics import Bar, BookSignals, SignalConfig, events
 from hftbook.core.exchange import Exchange
+from hftbook.core.numbers import canonical, fraction_str
 from hftbook.marketdata import MarketDataFeed, SignalsDriver
 from hftbook.replay import replay_lines
 
@@ -90,7 +91,7 @@ def test_tiny_session_by_hand() -> None:
     # the engine's own metrics at the end agree
     m = evs[-1]
     assert Decimal(m["mid"]) == x.mid
-    assert Decimal(m["microprice"]) == rounded(x.microprice, 2 + 8)
+    assert Decimal(m["microprice"]) == Decimal(fraction_str(x.microprice, 2 + 8))
     assert (m["spread_bps"], m["imbalance"]) == (x.spread_bps_last, x.imbalance_last)
     # one 60 s bar (the default) with both trades, in ticks and lots
     assert x.bars.bars == [Bar(0, 10005, 10005, 9950, 9950, 24, 10005 * 4 + 9950 * 20, 2)]
@@ -274,8 +275,8 @@ def test_bars_merge_two_by_two_when_too_many() -> None:
 def test_number_formats() -> None:
     assert canonical(Decimal("29999.000")) == "29999" and canonical(Decimal("0.10")) == "0.1"
     assert canonical(Decimal("1E+3")) == "1000" and canonical(Decimal("-0.00")) == "0"
-    assert rounded(Fraction(1, 8), 2) == Decimal("0.12") and rounded(Fraction(3, 8), 2) == Decimal("0.38")
-    assert rounded(Fraction(-5, 3), 3) == Decimal("-1.667")
+    assert fraction_str(Fraction(1, 8), 2) == "0.12" and fraction_str(Fraction(3, 8), 2) == "0.38"
+    assert fraction_str(Fraction(-5, 3), 3) == "-1.667"
     assert [duration(n) for n in (0, 999, 1500, 2_500_000, 4 * S, 61 * S, 3 * 3600 * S + 62 * S)] == [
         "0 ns", "999 ns", "1.5 us", "2.5 ms", "4 s", "1m 01s", "3h 01m 02s"]
 

@@ -25,9 +25,10 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from hftbook.analysis.report import EXTRA_PLACES, canonical, duration, rounded
+from hftbook.analysis.report import EXTRA_PLACES, duration
 from hftbook.analysis.run import Analysis, SymbolReport
 from hftbook.analysis.scan import places_of
+from hftbook.core.numbers import canonical, fraction_str
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 UP, DOWN = "#2a9d57", "#d1495b"
@@ -62,7 +63,7 @@ def figure(r: SymbolReport, t0: int, by_time: bool) -> Figure:
     FigureCanvasAgg(fig)
     axes = fig.subplots(4, 1, sharex=True, height_ratios=[3, 1.4, 1.4, 1.4])
     ax_p, ax_i, ax_s, ax_v = (axes[i] for i in range(4))
-    vwap = "-" if r.vwap is None else canonical(rounded(r.vwap, places_of(r.tick) + EXTRA_PLACES))
+    vwap = "-" if r.vwap is None else fraction_str(r.vwap, places_of(r.tick) + EXTRA_PLACES)
     fig.suptitle(f"{r.symbol}: {r.events:,} events, {r.trades:,} trades, volume {canonical(r.volume)}, "
                  f"VWAP {vwap}")
 

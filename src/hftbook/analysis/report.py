@@ -17,23 +17,10 @@ from fractions import Fraction
 
 from hftbook.analysis.run import Analysis, SymbolReport
 from hftbook.analysis.scan import places_of
+from hftbook.core.numbers import canonical, fraction_str
 
 NA = "-"
 EXTRA_PLACES = 2  # derived prices get this many decimal places beyond the symbol's own
-
-
-def canonical(d: Decimal) -> str:
-    """A decimal as the events print one: no exponent, no trailing zeros or dot."""
-    s = format(d, "f")
-    if "." in s:
-        s = s.rstrip("0").rstrip(".")
-    return "0" if s in ("", "-0") else s
-
-
-def rounded(x: Fraction, places: int) -> Decimal:
-    """`x` rounded half-even to `places` decimal places, exactly."""
-    n = round(x * 10**places)  # Fraction rounds half to even, to an exact int
-    return Decimal(f"{n}E-{places}")
 
 
 def duration(ns: int) -> str:
@@ -72,7 +59,7 @@ def _d(x: Decimal | None) -> str:
 
 
 def _p(x: Fraction | None, places: int) -> str:
-    return NA if x is None else canonical(rounded(x, places))
+    return NA if x is None else fraction_str(x, places)
 
 
 def _f(x: float | None, fmt: str) -> str:
