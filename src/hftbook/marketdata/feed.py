@@ -33,9 +33,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
+from hftbook.core.instrument import Instrument
 from hftbook.core.types import (
     BUY,
     EV_ACCEPTED,
@@ -51,47 +51,40 @@ from hftbook.core.types import (
 from hftbook.marketdata.book import VisibleBook
 
 CHANNELS = ("l1", "l2", "l3", "trades")
-_CACHE = 1 << 16  # decimal strings remembered per Units and kind
 _SIDES = {"buy": BUY, "sell": SELL}
 
 
 class Units:
-    """Decimal strings -> integer units of one symbol: prices in ticks, quantities in lots.
-    Exact (rational arithmetic: no rounding at any length); results are cached per string,
-    since a feed sees the same few prices again and again."""
+    """Decimal strings -> integer units of one symbol: prices in ticks, quantities in lots,
+    through the core's own exact, cached conversion (`Instrument.price_from_wire`)."""
 
-    __slots__ = ("_lots", "_ticks", "lot", "tick")
+    __slots__ = ("_inst",)
 
     def __init__(self, tick: Decimal | str, lot: Decimal | str) -> None:
-        self.tick = Decimal(tick)
-        self.lot = Decimal(lot)
-        if self.tick <= 0 or self.lot <= 0:
+        tick, lot = Decimal(tick), Decimal(lot)
+        if tick <= 0 or lot <= 0:
             raise ValueError(f"tick and lot must be > 0: {tick}, {lot}")
-        self._ticks: dict[str, int] = {}
-        self._lots: dict[str, int] = {}
+        self._inst = Instrument("", tick, lot)
+
+    @property
+    def tick(self) -> Decimal:
+        return self._inst.tick
+
+    @property
+    def lot(self) -> Decimal:
+        return self._inst.lot
 
     def price(self, text: str) -> int:
-        n = self._ticks.get(text)
-        if n is None:
-            if len(self._ticks) >= _CACHE:
-                self._ticks.clear()  # bounded: a long run sees ever new prices
-            n = self._ticks[text] = _whole(text, self.tick, "tick")
+        n = self._inst.price_from_wire(text)
+        if type(n) is not int:
+            raise ValueError(f"{text} is not a positive whole number of ticks of {self.tick}")
         return n
 
     def qty(self, text: str) -> int:
-        n = self._lots.get(text)
-        if n is None:
-            if len(self._lots) >= _CACHE:
-                self._lots.clear()
-            n = self._lots[text] = _whole(text, self.lot, "lot")
+        n = self._inst.qty_from_wire(text)
+        if type(n) is not int:
+            raise ValueError(f"{text} is not a positive whole number of lots of {self.lot}")
         return n
-
-
-def _whole(text: str, unit: Decimal, name: str) -> int:
-    x = Fraction(Decimal(text)) / Fraction(unit)
-    if x.denominator != 1:
-        raise ValueError(f"{text} is not a whole number of {name}s")
-    return x.numerator
 
 
 class _Symbol:
