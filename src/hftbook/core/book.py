@@ -316,13 +316,12 @@ class OrderBook:
         br = self.breaker
         assert br is not None
         now = self.clock[0]
-        keys = self.ask_keys if o.side == BUY else self.bid_keys
-        band = band_key(br, self.window, o.side, now, keys[-1] if keys else None)
+        banded = self.band_limit(o.side, lim_key)
         out = self.out
         mark = len(out)
         self.breaker = None  # the plain loop below, then the breaker again
         try:
-            self.match(o, lim_key if band is None or band < lim_key else band)
+            self.match(o, banded)
         finally:
             self.breaker = br
         window = self.window
@@ -330,7 +329,7 @@ class OrderBook:
             e = out[i]
             if e[0] == EV_TRADE:
                 window.add(now, e[3])
-        if o.qty and band is not None and band > lim_key and self.crosses(o, lim_key) and not self.halted:
+        if o.qty and banded != lim_key and self.crosses(o, lim_key) and not self.halted:
             self.halted = True
             self.resume_at = now + br.halt_ns
             heappush(self.resumes, (self.resume_at, self.symbol))
