@@ -122,6 +122,7 @@ class Trade(Event):
     maker: Party
     taker: Party
     maker_refill: Decimal | None = None  # an iceberg maker's new visible slice
+    auction: bool = False  # a fill of a call auction's uncross
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class Modified(Event):
     qty: Decimal
     reason: str | None = None
     refill: Decimal | None = None  # an iceberg's new visible slice after an STP decrement
+    auction: bool = False  # an STP decrement in a call auction's uncross
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,17 @@ class StateChange(Event):
     symbol: str
     halted: bool
     reason: str
+    until_ts: int | None = None  # a halt's scheduled end
+
+
+@dataclass(frozen=True)
+class Indicative(Event):
+    """What a halted symbol's uncross would do now (price None: nothing would trade)."""
+
+    symbol: str
+    price: Decimal | None
+    volume: Decimal
+    surplus: Decimal  # buy minus sell quantity marketable at the price
 
 
 @dataclass(frozen=True)
@@ -217,17 +230,20 @@ def to_event(e: dict[str, Any]) -> Event:
         return Triggered(ts, e["user"], e["id"], e["symbol"], e["order_id"], Decimal(e["trigger_price"]))
     if t == "trade":
         return Trade(ts, e["symbol"], e["trade_id"], Decimal(e["price"]), Decimal(e["qty"]),
-                     Side(e["side"]), _party(e["maker"]), _party(e["taker"]), _dec(e.get("maker_refill")))
+                     Side(e["side"]), _party(e["maker"]), _party(e["taker"]), _dec(e.get("maker_refill")),
+                     e.get("auction", False))
     if t == "cancelled":
         return Cancelled(ts, e["user"], e["id"], e["symbol"], e["order_id"], e["reason"],
                          Decimal(e["remaining"]))
     if t == "modified":
         return Modified(ts, e["user"], e["id"], e["symbol"], e["order_id"], _dec(e["price"]),
-                        Decimal(e["qty"]), e.get("reason"), _dec(e.get("refill")))
+                        Decimal(e["qty"]), e.get("reason"), _dec(e.get("refill")), e.get("auction", False))
     if t == "rejected":
         return Rejected(ts, e["reason"], e["message"], e.get("user"), e.get("id"), e.get("symbol"))
     if t in ("halted", "resumed"):
-        return StateChange(ts, e["symbol"], t == "halted", e["reason"])
+        return StateChange(ts, e["symbol"], t == "halted", e["reason"], e.get("until_ts"))
+    if t == "indicative":
+        return Indicative(ts, e["symbol"], _dec(e["price"]), Decimal(e["volume"]), Decimal(e["surplus"]))
     if t == "limits":
         return LimitsSet(ts, e["user"], e["max_open_orders"], e["rate"], e["burst"])
     if t == "kill_switch":
@@ -265,17 +281,27 @@ class Engine:
                        ts: int | None = None, *, min_qty: Number | None = None,
                        max_qty: Number | None = None, max_notional: Number | None = None,
                        price_collar_pct: Number | None = None, reference_price: Number | None = None,
-                       market_protection_ticks: int | None = None) -> list[Event]:
-        """Define or update a symbol; the keyword arguments are its risk settings (all of
-        them are replaced on each call: docs/PROTOCOL.md, "Risk settings of an instrument")."""
+                       market_protection_ticks: int | None = None, breaker_pct: Number | None = None,
+                       breaker_window_ns: int | None = None, breaker_halt_ns: int | None = None,
+                       breaker_min_trades: int | None = None, halt_orders: str | None = None) -> list[Event]:
+        """Define or update a symbol; the keyword arguments are its risk, circuit breaker and
+        call auction settings (all of them are replaced on each call: docs/PROTOCOL.md, "Risk
+        settings of an instrument", "Circuit breaker", "Call auction")."""
         cmd: dict[str, Any] = {"cmd": "instrument", "symbol": symbol, "tick_size": str(tick_size),
                                "lot_size": str(lot_size)}
         for key, value in (("min_qty", min_qty), ("max_qty", max_qty), ("max_notional", max_notional),
                            ("price_collar_pct", price_collar_pct), ("reference_price", reference_price)):
             if value is not None:
                 cmd[key] = str(value)
-        if market_protection_ticks is not None:
-            cmd["market_protection_ticks"] = market_protection_ticks
+        if breaker_pct is not None:
+            cmd["breaker_pct"] = str(breaker_pct)
+        for key, number in (("market_protection_ticks", market_protection_ticks),
+                            ("breaker_window_ns", breaker_window_ns), ("breaker_halt_ns", breaker_halt_ns),
+                            ("breaker_min_trades", breaker_min_trades)):
+            if number is not None:
+                cmd[key] = number
+        if halt_orders is not None:
+            cmd["halt_orders"] = halt_orders
         return self._run(cmd, ts)
 
     def set_limits(self, user: str, max_open_orders: int | None = None, rate: int | None = None,
@@ -373,8 +399,13 @@ class Engine:
             cmd["symbol"] = symbol
         return self._run(cmd, ts)
 
-    def halt(self, symbol: str, ts: int | None = None) -> list[Event]:
-        return self._run({"cmd": "halt", "symbol": symbol}, ts)
+    def halt(self, symbol: str, ts: int | None = None, until_ts: int | None = None) -> list[Event]:
+        """Halt a symbol; with `until_ts` it resumes by itself at the first command at or
+        after that time (with `halt_orders="collect"`: a scheduled call auction)."""
+        cmd: dict[str, Any] = {"cmd": "halt", "symbol": symbol}
+        if until_ts is not None:
+            cmd["until_ts"] = until_ts
+        return self._run(cmd, ts)
 
     def resume(self, symbol: str, ts: int | None = None) -> list[Event]:
         return self._run({"cmd": "resume", "symbol": symbol}, ts)

@@ -17,7 +17,9 @@ Generation (used by ``test_differential``'s builder):
 ``risk_instrument`` also sets a circuit breaker now and then: a band of 1-4 ticks at the mid
 (a few levels of the flow's sweeps cross it), a window of 2-20 ns and halts of 1-12 ns (the
 flow's ts steps of 0-7 ns both keep trades in the window and end halts), 1-3 trades to arm
-it; and its malformed variants (a partial set, a zero percentage, a bool window).
+it; and its malformed variants (a partial set, a zero percentage, a bool window). Now and
+then a cooling-off collar of 1-4 ticks for 1-12 ns after a resume, and a `halt_orders` mode
+(collect or reject; auction flows collect unless told otherwise).
 """
 
 from __future__ import annotations
@@ -61,8 +63,10 @@ RISK_INSTRUMENT = {
         "halt": st.integers(1, 12),
         "min_trades": st.one_of(st.none(), st.integers(1, 3)),
     })),
+    "halt_orders": st.sampled_from([None, None, "collect", "collect", "reject"]),
+    "cooloff": st.one_of(st.none(), st.none(), st.tuples(st.integers(1, 4), st.integers(1, 12))),
     "off": st.sampled_from([False] * 6 + [True]),
-    "broken": st.sampled_from([None] * 20 + list(range(10))),
+    "broken": st.sampled_from([None] * 20 + list(range(13))),
 }
 LIMITS = {
     "max_open": st.one_of(st.none(), st.integers(1, 6)),
@@ -94,6 +98,14 @@ def build_risk_instrument(b: Builder, p: dict[str, Any], s: _Sym) -> Cmd:
         c["reference_price"] = b.num(s.mid_ticks + f["reference"], s.tick, style)
     if f["protect"] is not None:
         c["market_protection_ticks"] = f["protect"]
+    if p["cooloff"] is not None:
+        ticks, ns = p["cooloff"]  # a collar of about `ticks` at the mid for `ns` after a resume
+        pct = (Decimal(ticks) * 100 / s.mid_ticks).quantize(Decimal("0.000001"), rounding="ROUND_DOWN")
+        c.update(cooloff_collar_pct=f"{pct.normalize():f}", cooloff_ns=ns)
+    if p["halt_orders"] is not None:
+        c["halt_orders"] = p["halt_orders"]
+    elif getattr(b, "auction", False):
+        c["halt_orders"] = "collect"  # auction flows keep collecting unless told otherwise
     br = p["breaker"]
     if br is not None:
         pct = (Decimal(br["ticks"]) * 100 / s.mid_ticks).quantize(Decimal("0.000001"), rounding="ROUND_DOWN")
@@ -122,6 +134,13 @@ def build_risk_instrument(b: Builder, p: dict[str, Any], s: _Sym) -> Cmd:
         c.update(breaker_pct="0", breaker_window_ns=5, breaker_halt_ns=5)  # bad_price
     elif broken == 9:
         c.update(breaker_pct="1", breaker_window_ns=True, breaker_halt_ns=5)  # bad_command
+    elif broken == 10:
+        c["halt_orders"] = "queue"  # bad_command: not a mode
+    elif broken == 11:
+        c["cooloff_collar_pct"] = "1"  # bad_command: without cooloff_ns
+        c.pop("cooloff_ns", None)
+    elif broken == 12:
+        c.update(cooloff_collar_pct="1", cooloff_ns=2.5)  # bad_command: not an integer
     return c
 
 

@@ -68,6 +68,16 @@ def check_bands(cmds: list[Cmd]) -> int:
         step: list[tuple[int, Fraction]] = []
         sym = ""
         for j, e in enumerate(events):
+            if e["type"] == "trade" and e.get("auction"):
+                # An uncross is price discovery: the band does not bind it, its prints join
+                # the window like any other (docs/PROTOCOL.md, "Call auction").
+                _close(breakers.get(sym), step)
+                step = []
+                taker = None
+                br = breakers.get(e["symbol"])
+                if br is not None:
+                    br.trades.append((e["ts"], Fraction(Decimal(e["price"]))))
+                continue
             if e["type"] == "trade":
                 if e["taker"]["order_id"] != taker or e["symbol"] != sym:
                     _close(breakers.get(sym), step)

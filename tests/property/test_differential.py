@@ -187,7 +187,7 @@ _WEIGHTED_STEPS: list[tuple[int, st.SearchStrategy[tuple[str, Any]]]] = [
     (3, _step("tick", **_common, big=st.integers(0, 10))),
     (3, _step("book", **_common, depth=st.one_of(st.none(), st.integers(1, 3)))),
     (3, _step("metrics", **_common, levels=st.one_of(st.none(), st.integers(1, 3)))),
-    (1, _step("halt", **_common)),
+    (1, _step("halt", **_common, until=st.sampled_from([None, None, None, 0, 1, 3, 6, 12, 20, 40]))),
     (2, _step("resume", **_common)),
     (4, _invalid),
     (8, _iceberg),
@@ -227,7 +227,13 @@ _CONT_INDEX = [i for i, w in enumerate(_CONT_WEIGHTS) for _ in range(w)]
 _RISK_WEIGHTS = [30, 8, 4, 8, 1, 1, 3, 1, 1, 0, 1, 2, 6, 3, 3, 0, 3, 0, 8, 6, 3]
 _RISK_INDEX = [i for i, w in enumerate(_RISK_WEIGHTS) for _ in range(w)]
 assert len(_DENSE_WEIGHTS) == len(_STOPS_WEIGHTS) == len(_ICE_WEIGHTS) == len(_WEIGHTED_STEPS)
-assert len(_CONT_WEIGHTS) == len(_RISK_WEIGHTS) == len(_WEIGHTED_STEPS)
+# Auction-heavy flows: symbols that collect orders in a halt; halts (manual, scheduled, and
+# the breaker's when `risk_instrument` sets one) with plenty of crossing limit, market and
+# iceberg orders, cancels and expiries while they last (indicative changes), then resumes
+# that uncross them (STP between users' own orders, stops the auction print triggers).
+_AUCTION_WEIGHTS = [40, 2, 8, 6, 2, 1, 3, 2, 1, 5, 2, 1, 8, 1, 1, 0, 3, 0, 3, 1, 1]
+_AUCTION_INDEX = [i for i, w in enumerate(_AUCTION_WEIGHTS) for _ in range(w)]
+assert len(_CONT_WEIGHTS) == len(_RISK_WEIGHTS) == len(_AUCTION_WEIGHTS) == len(_WEIGHTED_STEPS)
 
 
 @dataclass
@@ -243,6 +249,7 @@ class _Builder:
     syms: list[_Sym]
     users: list[str]
     dense: bool = False
+    auction: bool = False  # instruments collect orders in halts
     ts: int = 0
     next_id: int = 1
     submitted: list[tuple[str, str | int, int, str]] = field(default_factory=list)
@@ -369,6 +376,8 @@ class _Builder:
         if kind in ("halt", "resume"):
             c = self.head(kind, p)
             c["symbol"] = s.name
+            if p.get("until") is not None:
+                c["until_ts"] = self.ts + p["until"]  # 0: not after ts, bad_command
             return c
         if kind == "oco":
             return build_oco(self, p, user, s_idx)
@@ -635,36 +644,44 @@ def command_streams(
     icebergs: bool = False,
     contingent: bool = False,
     risk: bool = False,
+    auction: bool = False,
 ) -> list[Cmd]:
     """A random command stream: instrument definitions, then ``1..max_steps`` commands.
     ``dense``: one symbol and deep queues (see ``_DENSE_WEIGHTS``); ``stops``: stop-heavy
     flows (see ``_STOPS_WEIGHTS``); ``icebergs``: iceberg-heavy flows (``_ICE_WEIGHTS``);
-    ``contingent``: OCO- and bracket-heavy flows (``_CONT_WEIGHTS``)."""
+    ``contingent``: OCO- and bracket-heavy flows (``_CONT_WEIGHTS``); ``risk``: risk settings
+    (``_RISK_WEIGHTS``); ``auction``: symbols collecting orders in halts (``_AUCTION_WEIGHTS``)."""
     chosen = draw(st.lists(st.integers(0, len(SYMBOL_CONFIGS) - 1), min_size=1,
                            max_size=1 if dense else 2, unique=True))  # fmt: skip
     n_users = draw(st.integers(2, 3))
     n_steps = draw(st.integers(max_steps // 2 if dense else 1, max_steps))
     index = (
         _DENSE_INDEX if dense else _STOPS_INDEX if stops else _ICE_INDEX if icebergs
-        else _CONT_INDEX if contingent else _RISK_INDEX if risk else _STEP_INDEX
+        else _CONT_INDEX if contingent else _RISK_INDEX if risk else _AUCTION_INDEX if auction
+        else _STEP_INDEX
     )  # fmt: skip
     steps = [draw(_WEIGHTED_STEPS[draw(st.sampled_from(index))][1]) for _ in range(n_steps)]
     syms = []
     for i in chosen:
         name, tick, lot, mid = SYMBOL_CONFIGS[i]
         syms.append(_Sym(name, Decimal(tick), Decimal(lot), int(Decimal(mid) / Decimal(tick))))
-    b = _Builder(syms, USERS[:n_users], dense=dense)
+    b = _Builder(syms, USERS[:n_users], dense=dense, auction=auction)
     cmds: list[Cmd] = [
         {"cmd": "instrument", "ts": 0, "symbol": s.name, "tick_size": SYMBOL_CONFIGS[i][1],
          "lot_size": SYMBOL_CONFIGS[i][2]}
         for i, s in zip(chosen, syms, strict=True)
     ]  # fmt: skip
+    if auction:
+        for c in cmds:
+            c["halt_orders"] = "collect"
     for kind, params in steps:
         if kind == "halt_window":  # three or so commands: halt, cancel or expiry, resume
             user = b.users[params["user"] % len(b.users)]
             cmds.extend(build_halt_window(b, params, user, params["sym"] % len(b.syms)))
         else:
             cmds.append(b.build(kind, params))
+    if auction:  # every call ends in an uncross
+        cmds.extend({"cmd": "resume", "symbol": s.name} for s in syms)
     return cmds
 
 
@@ -874,8 +891,14 @@ def _check_books(fast: Exchange, ref: ReferenceExchange, where: str) -> dict[int
         bb, ba = book.best_bid(), book.best_ask()
         assert bb == (sides[True][0][0] if sides[True] else None), f"{where}: best_bid {bb}"
         assert ba == (sides[False][0][0] if sides[False] else None), f"{where}: best_ask {ba}"
-        if bb is not None and ba is not None:
+        if bb is not None and ba is not None and not book.halted:  # a call may cross it
             assert bb < ba, f"{where}: {symbol} crossed book {bb} >= {ba}"
+        if not book.halted:
+            assert not book.held, f"{where}: {symbol} holds market orders while trading"
+        for o in book.held:
+            if o.qty:
+                assert o.oid not in resting, f"{where}: held order {o.oid} rests too"
+                resting[o.oid] = o.qty
     icebergs = _fast_icebergs(fast)
     assert icebergs == ref.iceberg_view(), (
         f"{where}: icebergs (display, variance, hidden, generator) differ\n"
@@ -930,6 +953,14 @@ def _check_trade_prices(
                 symbols[ev["order_id"]] = ev["symbol"]
         elif t == "modified" and ev["price"] is not None:  # null: an STP-decremented market
             prices[ev["order_id"]] = Decimal(ev["price"])
+        elif t == "trade" and ev.get("auction"):
+            # One price for the whole uncross, within the limit of every order it fills.
+            price = Decimal(ev["price"])
+            for role, side in (("taker", ev["side"]), ("maker", "sell" if ev["side"] == "buy" else "buy")):
+                limit = prices.get(ev[role]["order_id"])  # None: a held market order
+                if limit is not None:
+                    through = price > limit if side == "buy" else price < limit
+                    assert not through, f"{where}: auction trade through the {role}'s limit {limit}: {ev}"
         elif t == "trade":
             maker = ev["maker"]["order_id"]
             assert maker in prices, f"{where}: maker {maker} was not resting: {ev}"
@@ -1065,4 +1096,9 @@ def test_fast_engine_matches_reference_contingent(cmds: list[Cmd]) -> None:
 @_HALF
 @given(command_streams(max_steps=100, risk=True))
 def test_fast_engine_matches_reference_risk(cmds: list[Cmd]) -> None:
+    run_differential(cmds)
+
+
+@given(command_streams(max_steps=100, auction=True))
+def test_fast_engine_matches_reference_auction(cmds: list[Cmd]) -> None:
     run_differential(cmds)

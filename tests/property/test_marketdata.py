@@ -149,6 +149,14 @@ def test_feeds_rebuild_contingent_flows(cmds: list[Cmd]) -> None:
     run_feeds(cmds)
 
 
+@_HALF
+@given(command_streams(max_steps=80, auction=True))
+def test_feeds_rebuild_call_auctions(cmds: list[Cmd]) -> None:
+    """Crossed books in calls, held market orders, uncrosses with iceberg fills (hidden
+    first) and STP decrements, indicative messages."""
+    run_feeds(cmds)
+
+
 @given(command_streams(max_steps=120, dense=True), st.data())
 def test_lossy_consumers_resync_and_converge(cmds: list[Cmd], data: st.DataObject) -> None:
     """Consumers that lose messages, or join at a random command, notice the gap, resync

@@ -42,7 +42,8 @@ def _restored(ex: Exchange) -> Exchange:
 
 
 @given(
-    st.one_of(command_streams(), command_streams(icebergs=True), command_streams(contingent=True)),
+    st.one_of(command_streams(), command_streams(icebergs=True), command_streams(contingent=True),
+              command_streams(auction=True)),
     st.integers(0, 10**6),
     st.integers(0, 10**6),
 )

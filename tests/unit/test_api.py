@@ -11,6 +11,7 @@ from hftbook.api import (
     Activated,
     Cancelled,
     Engine,
+    Indicative,
     KillSwitch,
     LimitsSet,
     Modified,
@@ -153,3 +154,21 @@ def test_risk_settings_limits_and_kill_switch() -> None:
     (r,) = engine.submit("u", "f", "ETH", Side.BUY, "1", price="1990", ts=5)
     assert isinstance(r, Rejected) and r.reason == "user_killed"
     assert engine.kill_switch("u", False, ts=6) == [KillSwitch(6, "u", False)]
+
+
+def test_scheduled_call_auction() -> None:
+    """An opening auction through the typed calls: a halt with an end, orders collected,
+    the indicative price, then the uncross at the scheduled resume."""
+    e = Engine()
+    e.add_instrument("ETH", "0.1", "1", ts=0, halt_orders="collect", breaker_pct="5", breaker_window_ns=100,
+                     breaker_halt_ns=50)
+    [halted] = e.halt("ETH", ts=1, until_ts=10)
+    assert halted == StateChange(1, "ETH", True, "manual", 10)
+    e.submit("a", 1, "ETH", Side.BUY, 3, "100.2", ts=2)
+    events = e.submit("b", 1, "ETH", Side.SELL, 2, order_type=OrderType.MARKET, ts=3)
+    assert events[-1] == Indicative(3, "ETH", Decimal("100.2"), Decimal("2"), Decimal("1"))
+    resumed, trade = e.tick(10)
+    assert resumed == StateChange(10, "ETH", False, "scheduled")
+    assert isinstance(trade, Trade) and trade.auction and trade.price == Decimal("100.2")
+    assert (trade.maker.user, trade.taker.user, trade.qty) == ("a", "b", Decimal("2"))
+

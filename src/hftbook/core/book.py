@@ -52,15 +52,21 @@ class OrderBook:
         "bid_levels",
         "breaker",
         "clock",
+        "collect",
+        "cool_until",
         "halted",
+        "halts",
+        "held",
         "instrument",
         "last",
         "live",
         "out",
         "resume_at",
+        "resume_reason",
         "resumes",
         "risk",
         "seq",
+        "shown",
         "stops",
         "symbol",
         "window",
@@ -69,6 +75,7 @@ class OrderBook:
     def __init__(
         self, instrument: Instrument, out: list[tuple[Any, ...]], live: Live, seq: list[int],
         clock: list[int] | None = None, resumes: list[tuple[int, str]] | None = None,
+        halts: dict[str, OrderBook] | None = None,
     ) -> None:
         self.symbol = instrument.symbol
         self.instrument = instrument
@@ -82,7 +89,16 @@ class OrderBook:
         self.risk: InstrumentRisk | None = None  # pre-trade limits (risk.py); None: off
         self.breaker: BreakerSpec | None = None  # the circuit breaker's settings; None: off
         self.window = Window()  # the symbol's recent trades, kept while a breaker is set
-        self.resume_at = 0  # the end of a volatility halt in progress (0: none)
+        self.resume_at = 0  # the end of a timed halt in progress (0: none)
+        self.resume_reason = "volatility"  # the `resumed` reason at resume_at ("scheduled")
+        # The call auction (call.py): collect orders in a halt instead of refusing them; the
+        # market orders held for the uncross; the indicative last published in this halt.
+        self.collect = False
+        self.held: list[Order] = []
+        self.shown: tuple[int, int, int] | None = None
+        self.cool_until = 0  # a resume's cooling-off collar applies to commands before this ts
+        # shared with the exchange: the halted books by symbol
+        self.halts = halts if halts is not None else {}
         self.clock = clock if clock is not None else [0]  # shared with the exchange: [now]
         # shared with the exchange: (ts, symbol) of volatility halts to end (a heap)
         self.resumes = resumes if resumes is not None else []
@@ -99,8 +115,9 @@ class OrderBook:
         return -self.ask_keys[-1] if self.ask_keys else None
 
     def is_empty(self) -> bool:
-        """No resting orders and no waiting stops."""
-        return not self.bid_keys and not self.ask_keys and not (self.stops and self.stops.waiting())
+        """No resting orders, no held market orders and no waiting stops."""
+        return (not self.bid_keys and not self.ask_keys and not any(o.qty for o in self.held)
+                and not (self.stops and self.stops.waiting()))
 
     def side(self, is_bid: bool) -> list[Level]:
         """The levels of one side, best first."""
@@ -331,7 +348,10 @@ class OrderBook:
                 window.add(now, e[3])
         if o.qty and banded != lim_key and self.crosses(o, lim_key) and not self.halted:
             self.halted = True
+            self.halts[self.symbol] = self
+            self.shown = None
             self.resume_at = now + br.halt_ns
+            self.resume_reason = "volatility"
             heappush(self.resumes, (self.resume_at, self.symbol))
             out.append((EV_STATE, "halted", self.symbol, "volatility"))
 

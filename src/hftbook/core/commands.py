@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hftbook.core.breaker import Window
+from hftbook.core.call import publish
 from hftbook.core.numbers import parse_decimal
 from hftbook.core.order_lists import cmd_bracket, cmd_oco
 from hftbook.core.order_terms import (
@@ -77,6 +78,9 @@ def cmd_instrument(ex: Exchange, c: dict[str, Any]) -> None:
         if breaker is None:
             book.window = Window()  # it counts the trades since the breaker was set
         book.breaker = breaker
+        book.collect = c.get("halt_orders") == "collect"
+        if book.halted:
+            publish(ex, book)  # a new reference_price can move the indicative uncross
 
 
 def cmd_new(ex: Exchange, c: dict[str, Any]) -> None:
@@ -122,9 +126,14 @@ def cmd_cancel_all(ex: Exchange, c: dict[str, Any]) -> None:
 
 
 def cmd_halt(ex: Exchange, c: dict[str, Any]) -> None:
+    if type(c.get("symbol")) is not str:
+        raise bad("'symbol' must be a string")
+    until = c.get("until_ts")
+    if until is not None and (not is_int(until) or not ex.now < until <= MAX_UNITS):
+        raise bad("'until_ts' must be an integer after the command's ts")
     symbol = _symbol(c, ex)
     assert symbol is not None
-    ex.set_halted(symbol, True)
+    ex.set_halted(symbol, True, "manual", until or 0)
 
 
 def cmd_resume(ex: Exchange, c: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ from hftbook.core.types import (
     EV_MODIFIED,
     EV_TRADE,
     EV_TRIGGERED,
+    EV_UNCROSS,
     STOP,
     STOP_LIMIT,
 )
@@ -89,7 +90,7 @@ def settle(ex: Exchange, i: int) -> tuple[int, list[OrderBook]]:
             e = out[i]
             i += 1
             kind = e[0]
-            if kind == EV_TRADE:
+            if kind in (EV_TRADE, EV_UNCROSS):
                 for o in (e[1], e[2]):
                     link = links.get(o.oid)
                     if link is None:
@@ -122,7 +123,7 @@ def settle(ex: Exchange, i: int) -> tuple[int, list[OrderBook]]:
                 waiting = {w.order.oid: w for w in entries[k + 1:]}
                 for j in range(before, len(out)):
                     ev = out[j]
-                    if ev[0] == EV_TRADE:
+                    if ev[0] in (EV_TRADE, EV_UNCROSS):
                         for o in (ev[1], ev[2]):
                             w = waiting.get(o.oid)
                             if w is not None:

@@ -20,6 +20,7 @@ from heapq import heapify, heappop, heappush
 from typing import Any
 
 from hftbook.core.book import OrderBook, append, new_level, reduce, taker_limit_key, unlink
+from hftbook.core.call import call_refusal, crossed, publish, publish_all, uncross
 from hftbook.core.commands import dispatch
 from hftbook.core.contingent import Link, activate_deferred, settle
 from hftbook.core.instrument import Instrument
@@ -70,8 +71,10 @@ class Exchange:
         self.out: list[tuple[Any, ...]] = []
         self.now = 0
         self.clock = [0]  # `now`, shared with the books (the circuit breaker's window)
-        # (resume ts, symbol) of volatility halts in progress; stale entries are skipped.
+        # (resume ts, symbol) of timed halts in progress; stale entries are skipped.
         self.resumes: list[tuple[int, str]] = []
+        # The halted books by symbol (shared with the books: the breaker halts one itself).
+        self.halts: dict[str, OrderBook] = {}
         # (expire_ts, order_id, user, client_id); stale entries are skipped when popped, and
         # the heap is rebuilt from the live orders when it outgrows `gtd_rebuild_at`, so
         # cancelled far-future GTD orders cannot make it grow without bound.
@@ -117,8 +120,8 @@ class Exchange:
     # -- the integer door ----------------------------------------------------------------
 
     def advance(self, ts: int) -> None:
-        """Set the time, expire every GTD order whose expire_ts <= ts, then end the
-        volatility halts due by ts."""
+        """Set the time, expire every GTD order whose expire_ts <= ts, then end the timed
+        halts (volatility, scheduled) due by ts."""
         self.now = ts
         self.clock[0] = ts
         heap = self.gtd_heap
@@ -129,7 +132,7 @@ class Exchange:
             at, symbol = heappop(resumes)
             book = self.books.get(symbol)
             if book is not None and book.halted and book.resume_at == at:
-                self.set_halted(symbol, False, "volatility")
+                self.set_halted(symbol, False, book.resume_reason)
 
     def _expire(self, ts: int) -> None:
         heap = self.gtd_heap
@@ -141,6 +144,8 @@ class Exchange:
                 self.cancel_order(o, "expired")
         if self.links:
             self._settle_cancels(mark)
+        if self.halts:
+            publish_all(self)
 
     def rebuild_gtd_heap(self) -> None:
         """Drop stale GTD entries: O(live orders), amortised O(1) per GTD order by doubling."""
@@ -168,10 +173,17 @@ class Exchange:
         inst = Instrument(symbol, tick, lot)
         self.instruments[symbol] = inst
         old = self.books.get(symbol)
-        book = OrderBook(inst, self.out, self.live, self.seq, self.clock, self.resumes)
+        book = OrderBook(inst, self.out, self.live, self.seq, self.clock, self.resumes, self.halts)
         if old is not None:
             book.halted = old.halted
             book.resume_at = old.resume_at
+            book.resume_reason = old.resume_reason
+            book.collect = old.collect
+            book.held = old.held
+            book.shown = old.shown
+            book.cool_until = old.cool_until
+            if old.halted:
+                self.halts[symbol] = book
             book.risk = old.risk  # in ticks and lots: the `instrument` command sets it anew
             book.breaker = old.breaker
             if old.instrument.tick == tick:
@@ -218,7 +230,11 @@ class Exchange:
         elif cid in orders:
             return self.reject("new", "duplicate_id", f"order id {cid!r} is live already", user, cid, symbol)
         if book.halted:
-            return self.reject("new", "halted", f"{symbol} is halted", user, cid, symbol)
+            why = call_refusal(otype, tif, post_only) if book.collect else f"{symbol} is halted"
+            if why is not None:
+                return self.reject("new", "halted", why, user, cid, symbol)
+            o = Order(0, user, cid, symbol, side, price, qty, tif, expire_ts, post_only, stp)
+            return self._collect(book, orders, otype, o)
         if tif == GTD and expire_ts <= self.now:
             return self.reject("new", "expired", "expire_ts has passed", user, cid, symbol)
         if book.risk is not None or self.user_risk:
@@ -300,6 +316,38 @@ class Exchange:
         o.qty = 0
         return oid
 
+    def _collect(self, book: OrderBook, orders: dict[Any, Order], otype: int, o: Order) -> int:
+        """A limit or market order arriving in a call (call.py): the rest of `submit`'s
+        admission, then it rests without matching (a limit) or is held (a market order)."""
+        user, cid, symbol = o.user, o.cid, o.symbol
+        if o.tif == GTD and o.expire_ts <= self.now:
+            return self.reject("new", "expired", "expire_ts has passed", user, cid, symbol)
+        if book.risk is not None or self.user_risk:
+            refused = check_one(self, book, user, o.side, otype, o.price, o.qty)
+            if refused is not None:
+                return self.reject("new", refused[0], refused[1], user, cid, symbol)
+        return self._join_call(book, orders, otype, o)
+
+    def _join_call(self, book: OrderBook, orders: dict[Any, Order], otype: int, o: Order) -> int:
+        """Accept an admitted order into a call: a limit rests (an iceberg shows a slice), a
+        market order is held; then the indicative may have changed."""
+        seq = self.seq
+        oid = o.oid = seq[0]
+        seq[0] = oid + 1
+        if o.ice is not None:
+            o.ice.rng = oid  # every iceberg's generator is seeded with its order id
+        cid = o.cid
+        self.out.append((EV_ACCEPTED, o, otype, o.price, o.qty))
+        orders[cid] = o
+        if o.tif == GTD:
+            self.push_gtd(o)
+        if otype == MARKET:
+            book.held.append(o)
+        else:
+            book.rest(o)
+        publish(self, book)
+        return oid
+
     def cancel(self, user: str, cid: Any) -> bool:
         """Cancel a live order of `user` (reason `user`)."""
         orders = self.live.get(user)
@@ -314,6 +362,10 @@ class Exchange:
         out.append((EV_CANCELLED, o, "user", rem))
         if self.links:
             self._settle_cancels(len(out) - 1)
+        if self.halts:
+            book = self.halts.get(o.symbol)
+            if book is not None:
+                publish(self, book)  # an OCO peer is on the same symbol
         return True
 
     def modify(self, user: str, cid: Any, price: int | None, qty: int | None) -> bool:
@@ -421,7 +473,7 @@ class Exchange:
         if not 0 <= offset <= MAX_UNITS:
             return self.reject("new", "bad_price", "limit_offset must be a tick multiple >= 0",
                                user, cid, symbol)
-        orders = self._admit(book, user, cid, symbol, tif, expire_ts)
+        orders = self._admit(book, user, cid, symbol, tif, expire_ts, True)
         if orders is None:
             return 0
         if book.risk is not None or self.user_risk:
@@ -482,7 +534,7 @@ class Exchange:
         if not 0 < price <= MAX_UNITS:
             return self.reject("new", "bad_price", "price must be a positive tick multiple",
                                user, cid, symbol)
-        orders = self._admit(book, user, cid, symbol, tif, expire_ts)
+        orders = self._admit(book, user, cid, symbol, tif, expire_ts, not post_only)
         if orders is None:
             return 0
         if book.risk is not None or self.user_risk:
@@ -490,6 +542,9 @@ class Exchange:
             if refusal is not None:
                 return self.reject("new", refusal[0], refusal[1], user, cid, symbol)
         o = Order(0, user, cid, symbol, side, price, qty, tif, expire_ts, post_only, stp)
+        if book.halted:  # collected in a call: it rests without matching
+            o.ice = IceSpec(display, variance, 0)
+            return self._join_call(book, orders, LIMIT, o)
         lim = taker_limit_key(side, price)
         crossing = book.crosses(o, lim)
         if post_only and crossing and book.would_trade(o, lim, qty):
@@ -512,18 +567,20 @@ class Exchange:
         return oid
 
     def _admit(self, book: OrderBook, user: str, cid: Any, symbol: str, tif: int,
-               expire_ts: int) -> dict[Any, Order] | None:
+               expire_ts: int, collectable: bool = False) -> dict[Any, Order] | None:
         """The admission steps after field checks (duplicate id, halt, passed expiry): the
-        user's live orders, or None after a rejection. `submit` runs the same steps inline:
-        it is the hot path, and a call per order would cost it."""
+        user's live orders, or None after a rejection. `collectable`: the order may join a
+        call (call.py). `submit` runs the same steps inline: it is the hot path, and a call
+        per order would cost it."""
         orders = self.live.get(user)
         if orders is None:
             orders = self.live[user] = {}
         elif cid in orders:
             self.reject("new", "duplicate_id", f"order id {cid!r} is live already", user, cid, symbol)
             return None
-        if book.halted:
-            self.reject("new", "halted", f"{symbol} is halted", user, cid, symbol)
+        if book.halted and not (collectable and book.collect):
+            why = "post-only orders are not collected in a halt" if book.collect else f"{symbol} is halted"
+            self.reject("new", "halted", why, user, cid, symbol)
             return None
         if tif == GTD and expire_ts <= self.now:
             self.reject("new", "expired", "expire_ts has passed", user, cid, symbol)
@@ -657,6 +714,8 @@ class Exchange:
             self.cancel_order(o, reason)
         if self.links:
             self._settle_cancels(mark)
+        if self.halts:
+            publish_all(self)
         return len(doomed)
 
     def end_of_day(self) -> int:
@@ -670,9 +729,13 @@ class Exchange:
             self.cancel_order(o, "expired")
         if self.links:
             self._settle_cancels(mark)
+        if self.halts:
+            publish_all(self)
         return len(doomed)
 
-    def set_halted(self, symbol: str, halted: bool, reason: str = "manual") -> bool:
+    def set_halted(self, symbol: str, halted: bool, reason: str = "manual", until: int = 0) -> bool:
+        """Halt a symbol (until `until` if > 0: a scheduled end) or resume it; a resume
+        uncrosses what a call collected (call.py), then releases what the halt held back."""
         book = self.books.get(symbol)
         cmd = "halt" if halted else "resume"
         if book is None:
@@ -681,13 +744,32 @@ class Exchange:
             state = "halted" if halted else "not halted"
             return not self.reject(cmd, "bad_state", f"{symbol} is {state} already", symbol=symbol)
         book.halted = halted
-        self.out.append((EV_STATE, "halted" if halted else "resumed", symbol, reason))
-        if not halted:
-            book.resume_at = 0
-            if self.deferred:
-                activate_deferred(self, symbol)
-            if book.stops is not None and book.stops.pending:
-                self.after_matching(book, len(self.out))  # stops triggered before the halt
+        book.shown = None
+        out = self.out
+        if halted:
+            self.halts[symbol] = book
+            if until:
+                book.resume_at = until
+                book.resume_reason = "scheduled"
+                heappush(self.resumes, (until, symbol))
+                out.append((EV_STATE, "halted", symbol, reason, until))
+            else:
+                out.append((EV_STATE, "halted", symbol, reason))
+            return True
+        del self.halts[symbol]
+        out.append((EV_STATE, "resumed", symbol, reason))
+        book.resume_at = 0
+        risk = book.risk
+        book.cool_until = self.now + risk.cool_ns if risk is not None and risk.cool_ns else 0
+        if book.held or crossed(book):
+            mark = len(out)
+            uncross(self, book)
+            if self.links:
+                settle(self, mark)  # the auction's fills and cancels, before older effects
+        if self.deferred:
+            activate_deferred(self, symbol)
+        if book.stops is not None and book.stops.pending:
+            self.after_matching(book, len(out))  # stops triggered before the halt or by the uncross
         return True
 
     # -- helpers -------------------------------------------------------------------------

@@ -15,9 +15,11 @@ from hftbook.core.instrument import Instrument
 from hftbook.core.numbers import canonical
 from hftbook.core.order import Order, StopSpec
 from hftbook.core.types import (
+    AUCTION_STP,
     EV_ACCEPTED,
     EV_ACTIVATED,
     EV_CANCELLED,
+    EV_INDICATIVE,
     EV_MODIFIED,
     EV_RAW,
     EV_REJECTED,
@@ -25,6 +27,7 @@ from hftbook.core.types import (
     EV_STATE,
     EV_TRADE,
     EV_TRIGGERED,
+    EV_UNCROSS,
     GTD,
     MAX_UNITS,
     MIN_INT64,
@@ -115,7 +118,10 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
                 "price": inst.price_str(price) if price else None,
                 "qty": inst.qty_str(qty),
             }
-            if reason is not None:
+            if reason == AUCTION_STP:
+                ev["reason"] = "stp"
+                ev["auction"] = True
+            elif reason is not None:
                 ev["reason"] = reason
             if len(e) > 5 and e[5] is not None:
                 ev["refill"] = inst.qty_str(e[5])
@@ -123,8 +129,23 @@ def render(ex: Exchange, ts: int, raw: dict[str, Any] | None = None) -> list[dic
         elif kind == EV_REJECTED:
             append(_rejected(e, ts, raw))
         elif kind == EV_STATE:
-            _, name, symbol, reason = e
-            append({"type": name, "ts": ts, "symbol": symbol, "reason": reason})
+            ev = {"type": e[1], "ts": ts, "symbol": e[2], "reason": e[3]}
+            if len(e) > 4:
+                ev["until_ts"] = e[4]
+            append(ev)
+        elif kind == EV_INDICATIVE:
+            inst = insts[e[1]]
+            append({"type": "indicative", "ts": ts, "symbol": e[1],
+                    "price": None if e[2] is None else inst.price_str(e[2]),
+                    "volume": inst.qty_str(e[3]), "surplus": inst.qty_str(e[4])})
+        elif kind == EV_UNCROSS:
+            m, t = e[1], e[2]
+            inst = insts[m.symbol]
+            append({
+                "type": "trade", "ts": ts, "symbol": m.symbol, "trade_id": e[5],
+                "price": inst.price_str(e[3]), "qty": inst.qty_str(e[4]),
+                "side": SIDE_NAMES[t.side], "maker": _party(m), "taker": _party(t), "auction": True,
+            })
         elif kind == EV_RESTED:
             _rested(events, e[1], e[2], e[3], insts[e[1].symbol])
         elif kind == EV_RAW:

@@ -32,12 +32,12 @@ class InstrumentRisk:
     """One symbol's limits, in engine units. "Off" is kept as a bound nothing reaches (qty
     1 .. MAX_UNITS, notional MAX_UNITS**2, collar numerator 0), so a check is one compare."""
 
-    __slots__ = ("collar_den", "collar_num", "hi", "lo", "max_notional", "most", "protect", "reference",
-                 "wire")
+    __slots__ = ("collar_den", "collar_num", "cool_den", "cool_ns", "cool_num", "hi", "lo", "max_notional",
+                 "most", "protect", "reference", "wire")
 
     def __init__(self, min_qty: int | None, max_qty: int | None, max_notional: int | None,
                  collar: Fraction | None, reference: int | None, protect: int | None,
-                 wire: dict[str, Any]) -> None:
+                 wire: dict[str, Any], cooloff: Fraction | None = None, cooloff_ns: int = 0) -> None:
         self.lo = 1 if min_qty is None else min_qty
         self.hi = MAX_UNITS if max_qty is None else max_qty
         self.max_notional = max_notional  # whole tick x lot units: floor(limit / (tick * lot))
@@ -47,6 +47,10 @@ class InstrumentRisk:
         self.collar_den = 1 if collar is None else collar.denominator
         self.reference = reference  # ticks
         self.protect = protect  # ticks beyond the best opposite price
+        # The cooling-off collar after a resume, like the collar; `cool_ns` long (0: none).
+        self.cool_num = 0 if cooloff is None else cooloff.numerator
+        self.cool_den = 1 if cooloff is None else cooloff.denominator
+        self.cool_ns = cooloff_ns
         self.wire = wire  # the settings as given (canonical strings), for snapshots
 
     def check_order(self, book: OrderBook, side: int, otype: int, price: int, qty: int,
@@ -61,6 +65,10 @@ class InstrumentRisk:
             ref = self.reference or book.last
             if ref and abs(price - ref) * 100 * self.collar_den > ref * self.collar_num:
                 return "price_out_of_collar", "the price is outside the symbol's price collar"
+        if price and self.cool_num and book.clock[0] < book.cool_until:
+            cool_ref = book.last or self.reference
+            if cool_ref and abs(price - cool_ref) * 100 * self.cool_den > cool_ref * self.cool_num:
+                return "price_out_of_collar", "the price is outside the cooling-off collar"
         if self.max_notional is not None:
             at = price or trigger
             if not at and otype == MARKET:
@@ -163,6 +171,11 @@ def check_one(ex: Exchange, book: OrderBook, user: str, side: int, otype: int, p
                 ref = risk.reference or book.last
                 if ref and abs(price - ref) * 100 * risk.collar_den > ref * num:
                     return "price_out_of_collar", "the price is outside the symbol's price collar"
+            num = risk.cool_num
+            if num and ex.now < book.cool_until:
+                cool_ref = book.last or risk.reference
+                if cool_ref and abs(price - cool_ref) * 100 * risk.cool_den > cool_ref * num:
+                    return "price_out_of_collar", "the price is outside the cooling-off collar"
             if price * qty > risk.most:
                 return "notional_too_large", "price x qty is above the symbol's max_notional"
         elif risk.max_notional is not None and otype == MARKET:

@@ -45,6 +45,14 @@ def check_risk_types(c: dict[str, Any]) -> None:
     given = [c.get(k) is not None for k in BREAKER_FIELDS[:3]]
     if any(given) and not all(given):
         raise bad("'breaker_pct', 'breaker_window_ns' and 'breaker_halt_ns' go together")
+    if c.get("cooloff_collar_pct") is not None and parse_decimal(c.get("cooloff_collar_pct")) is None:
+        raise bad("'cooloff_collar_pct' must be a decimal number")
+    if c.get("cooloff_ns") is not None and type(c.get("cooloff_ns")) is not int:
+        raise bad("'cooloff_ns' must be an integer")
+    if (c.get("cooloff_collar_pct") is None) != (c.get("cooloff_ns") is None):
+        raise bad("'cooloff_collar_pct' and 'cooloff_ns' go together")
+    if c.get("halt_orders") not in (None, "reject", "collect"):
+        raise bad("'halt_orders' must be \"reject\" or \"collect\"")
 
 
 def parse_breaker(c: dict[str, Any]) -> BreakerSpec | None:
@@ -74,7 +82,7 @@ def parse_instrument_risk(c: dict[str, Any], tick: Decimal, lot: Decimal) -> Ins
     set. Malformed: bad_command; out of range: bad_qty (lot fields) or bad_price."""
     check_risk_types(c)
     raw = {k: c.get(k) for k in RISK_FIELDS}
-    if all(v is None for v in raw.values()):
+    if all(v is None for v in raw.values()) and c.get("cooloff_ns") is None:
         return None
     dec = {k: (None if raw[k] is None else parse_decimal(raw[k])) for k in RISK_FIELDS[:5]}
     protect = raw["market_protection_ticks"]
@@ -107,13 +115,23 @@ def parse_instrument_risk(c: dict[str, Any], tick: Decimal, lot: Decimal) -> Ins
         raise Refused("bad_price", f"reference_price must be a positive multiple of the tick {tick}")
     if protect is not None and not 0 <= protect <= MAX_UNITS:
         raise Refused("bad_price", "market_protection_ticks must be an integer >= 0")
+    cool_pct = parse_decimal(c.get("cooloff_collar_pct")) if c.get("cooloff_collar_pct") is not None else None
+    cool_ns = c.get("cooloff_ns") or 0
+    if cool_pct is not None and not (0 < cool_pct <= 100 and decimal_places(cool_pct) <= _PCT_PLACES):
+        raise Refused("bad_price", "cooloff_collar_pct must be in (0, 100] with at most 6 decimal places")
+    if cool_pct is not None and not 1 <= cool_ns <= MAX_UNITS:
+        raise Refused("bad_price", "cooloff_ns must be an integer >= 1")
     wire: dict[str, Any] = {}
     for k in RISK_FIELDS[:5]:
         d = dec[k]
         wire[k] = None if d is None else canonical(d)
     wire["market_protection_ticks"] = protect
+    if cool_pct is not None:
+        wire["cooloff_collar_pct"] = canonical(cool_pct)
+        wire["cooloff_ns"] = cool_ns
     return InstrumentRisk(lots["min_qty"], lots["max_qty"], max_notional,
-                          None if pct is None else Fraction(pct), reference, protect, wire)
+                          None if pct is None else Fraction(pct), reference, protect, wire,
+                          None if cool_pct is None else Fraction(cool_pct), cool_ns)
 
 
 def _limit(c: dict[str, Any], key: str) -> int | None:

@@ -38,15 +38,17 @@ from hftbook.core.types import SIDE_NAMES, STP_NAMES, TIF_NAMES, TYPE_NAMES
 if TYPE_CHECKING:
     from hftbook.core.exchange import Exchange
 
-SNAPSHOT_VERSION = 5
-# Older versions predate icebergs (2), order lists (2, 3) and risk settings (2-4): none in them.
-_READABLE = (2, 3, 4, 5)
+SNAPSHOT_VERSION = 6
+# Older versions predate icebergs (2), order lists (2, 3), risk settings (2-4) and the call
+# auction (2-5): none in them.
+_READABLE = (2, 3, 4, 5, 6)
 
 
 def snapshot(ex: Exchange) -> dict[str, Any]:
     instruments = []
     orders: list[dict[str, Any]] = []
     stops: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
     for symbol in sorted(ex.books):
         book = ex.books[symbol]
         inst = book.instrument
@@ -60,8 +62,13 @@ def snapshot(ex: Exchange) -> dict[str, Any]:
             "breaker": None if book.breaker is None else book.breaker.wire,
             "window": [list(t) for t in book.window.trades],
             "resume_at": book.resume_at,
+            "resume_reason": book.resume_reason,
+            "halt_orders": "collect" if book.collect else "reject",
+            "shown": None if book.shown is None else list(book.shown),
+            "cool_until": book.cool_until,
         })
         orders.extend(_order(o) for o in book.live_orders())
+        held.extend(_order(o) for o in book.held if o.qty)
         if book.stops is not None:
             stops.extend(_order(o) for o in book.stops.waiting())
     return {
@@ -72,6 +79,7 @@ def snapshot(ex: Exchange) -> dict[str, Any]:
         "instruments": instruments,
         "orders": orders,
         "stops": stops,
+        "held": held,
         "dormant": [_order(o) for o in dormant_orders(ex)],
         "links": links_snapshot(ex),
         "deferred": deferred_snapshot(ex),
@@ -138,8 +146,15 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
         for ts, price in i.get("window", ()):
             book.window.add(ts, price)
         book.resume_at = i.get("resume_at", 0)
+        book.resume_reason = i.get("resume_reason", "volatility")
         if book.resume_at:
             heappush(ex.resumes, (book.resume_at, book.symbol))
+        book.collect = i.get("halt_orders") == "collect"
+        book.cool_until = i.get("cool_until", 0)
+        shown = i.get("shown")
+        book.shown = None if shown is None else (shown[0], shown[1], shown[2])
+        if book.halted:
+            ex.halts[book.symbol] = book
     for d in snap["orders"]:
         o = _load_order(d)
         ex.books[o.symbol].place(o)  # as it was: an iceberg keeps its slice and reserve
@@ -150,6 +165,10 @@ def restore(cls: type[Exchange], snap: dict[str, Any]) -> Exchange:
         if book.stops is None:
             book.stops = StopIndex()
         book.stops.add(o, book.last)
+        ex.live.setdefault(o.user, {})[o.cid] = o
+    for d in snap.get("held", ()):
+        o = _load_order(d)
+        ex.books[o.symbol].held.append(o)  # in order id order, as taken
         ex.live.setdefault(o.user, {})[o.cid] = o
     for d in snap.get("dormant", ()):
         o = _load_order(d)

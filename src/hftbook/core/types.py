@@ -43,11 +43,15 @@ EV_TRADE: Final = 1  # (kind, maker, taker, price, qty, trade_id[, maker's refil
 EV_CANCELLED: Final = 2  # (kind, order, reason, remaining)
 EV_MODIFIED: Final = 3  # (kind, order, price, qty, reason or None[, refill or None[, price left]])
 EV_REJECTED: Final = 4  # (kind, cmd, reason, message, user, id, symbol); None = absent
-EV_STATE: Final = 5  # (kind, "halted" | "resumed", symbol, reason)
+EV_STATE: Final = 5  # (kind, "halted" | "resumed", symbol, reason[, until_ts])
 EV_RAW: Final = 6  # (kind, ready event dict without type/ts prefix); queries
 EV_TRIGGERED: Final = 7  # (kind, order, trigger level)
 EV_ACTIVATED: Final = 8  # (kind, order, qty): a bracket's child went live
 EV_RESTED: Final = 9  # (kind, order, price, visible qty): joined the back of its level (no event of its own)
+EV_UNCROSS: Final = 10  # (kind, maker, taker, price, qty, trade_id): a call auction's fill
+EV_INDICATIVE: Final = 11  # (kind, symbol, price or None, volume, surplus): a call's indicative uncross
+# The raw `reason` of an auction's STP decrement: rendered as "stp" with `"auction": true`.
+AUCTION_STP: Final = "auction_stp"
 
 # Largest price in ticks or quantity in lots: what fits a signed 64-bit wire field.
 MAX_UNITS: Final = 2**63 - 1

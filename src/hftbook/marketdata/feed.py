@@ -37,14 +37,17 @@ from typing import Any
 
 from hftbook.core.instrument import Instrument
 from hftbook.core.types import (
+    AUCTION_STP,
     BUY,
     EV_ACCEPTED,
     EV_ACTIVATED,
     EV_CANCELLED,
+    EV_INDICATIVE,
     EV_MODIFIED,
     EV_RESTED,
     EV_STATE,
     EV_TRADE,
+    EV_UNCROSS,
     MAX_UNITS,
     SELL,
 )
@@ -214,8 +217,19 @@ class MarketDataFeed:
                 book = self._sym(o.symbol).book
                 if o.oid in book.ice_open:
                     book.ice_open[o.oid] = e[2]
+            elif kind == EV_UNCROSS:
+                m, t = e[1], e[2]
+                sym = m.symbol
+                s = symbols.get(sym) or self._new(sym)
+                dirty[sym] = s
+                _auction_fill(s.book, m.oid, e[4])
+                _auction_fill(s.book, t.oid, e[4])
+                if self.tape:
+                    self._publish(s, 3, ts, ("trade", e[5], e[3], e[4], t.side))
             elif kind == EV_STATE and self.tape:
                 self._publish(self._sym(e[2]), 3, ts, ("status", e[1], e[3]))
+            elif kind == EV_INDICATIVE and self.tape:
+                self._publish(self._sym(e[1]), 3, ts, ("indicative", e[2], e[3], e[4]))
         if end and dirty:
             self._end_batch(ts)
 
@@ -257,8 +271,21 @@ class MarketDataFeed:
                     s.book.touched[o.side][key] = None
                     if kind == EV_CANCELLED or len(e) > 6:
                         del s.resting[o.oid]  # gone, or repriced: its EV_RESTED follows
+            elif kind == EV_UNCROSS:
+                sym = e[1].symbol
+                s = symbols.get(sym) or self._new(sym)
+                dirty[sym] = s
+                for o in (e[1], e[2]):
+                    key = s.resting.get(o.oid)
+                    if key is not None:  # not a held market order
+                        s.book.touched[o.side][key] = None
+                        s.makers.append(o)
+                if self.tape:
+                    self._publish(s, 3, ts, ("trade", e[5], e[3], e[4], e[2].side))
             elif kind == EV_STATE and self.tape:
                 self._publish(self._sym(e[2]), 3, ts, ("status", e[1], e[3]))
+            elif kind == EV_INDICATIVE and self.tape:
+                self._publish(self._sym(e[1]), 3, ts, ("indicative", e[2], e[3], e[4]))
         if end and dirty:
             self._end_batch_engine(ts)
 
@@ -358,7 +385,16 @@ class MarketDataFeed:
             ts = ev.get("ts", ts)
             kind = ev["type"]
             sym: str = ev.get("symbol", "")
-            if kind == "trade":
+            if kind == "trade" and ev.get("auction"):
+                u = units[sym]
+                s = self._sym(sym)
+                qty = u.qty(ev["qty"])
+                _auction_fill(s.book, ev["maker"]["order_id"], qty)
+                _auction_fill(s.book, ev["taker"]["order_id"], qty)
+                if self.tape:
+                    self._publish(s, 3, ts, ("trade", ev["trade_id"], u.price(ev["price"]), qty,
+                                             _SIDES[ev["side"]]))
+            elif kind == "trade":
                 u = units[sym]
                 s = self._sym(sym)
                 book = s.book
@@ -386,14 +422,20 @@ class MarketDataFeed:
                 u = units[sym]
                 refill = ev.get("refill")
                 price = ev["price"]  # null for a stop (never in the book)
+                reason = AUCTION_STP if ev.get("auction") else ev.get("reason")
                 _modified(self._sym(sym).book, ev["order_id"], 0 if price is None else u.price(price),
-                          u.qty(ev["qty"]), ev.get("reason"), None if refill is None else u.qty(refill))
+                          u.qty(ev["qty"]), reason, None if refill is None else u.qty(refill))
             elif kind == "activated":
                 book = self._sym(sym).book
                 if ev["order_id"] in book.ice_open:
                     book.ice_open[ev["order_id"]] = units[sym].qty(ev["qty"])
             elif kind in ("halted", "resumed") and self.tape:
                 self._publish(self._sym(sym), 3, ts, ("status", kind, ev.get("reason")))
+            elif kind == "indicative" and self.tape:
+                u = units[sym]
+                price = ev["price"]
+                self._publish(self._sym(sym), 3, ts, ("indicative", None if price is None else u.price(price),
+                                                      _lots(u, ev["volume"]), _lots(u, ev["surplus"])))
             rests = ev.get("rests")
             if rests:
                 book = self._sym(sym).book
@@ -526,6 +568,31 @@ def _spend(ice_open: dict[int, int], oid: int, qty: int) -> None:
             ice_open[oid] = left - qty
         else:
             del ice_open[oid]
+
+
+def _auction_fill(book: VisibleBook, oid: int, qty: int) -> None:
+    """A call auction's fill took `qty` lots of a resting order's open quantity: an
+    iceberg's hidden part first, then what shows (docs/PROTOCOL.md, "Call auction"); the
+    order keeps its place. A held market order is not in the book."""
+    ice_open = book.ice_open
+    before = ice_open.get(oid)
+    if before is not None:
+        _spend(ice_open, oid, qty)
+    entry = book.orders.get(oid)
+    if entry is None:
+        return
+    vis = entry[2]
+    shown = vis - qty if before is None else min(vis, before - qty)
+    if shown <= 0:
+        book.remove(oid)
+    elif shown < vis:
+        book.modify(oid, shown)
+
+
+def _lots(u: Units, text: str) -> int:
+    """A signed quantity (an indicative surplus) in lots."""
+    n = u.qty(text.lstrip("-")) if text.lstrip("-") != "0" else 0
+    return -n if text.startswith("-") else n
 
 
 def _modified(book: VisibleBook, oid: int, price: int, qty: int, reason: str | None,

@@ -27,6 +27,12 @@ Modules, each stating its own invariants:
   notional, open orders) and the market protection;
 - ``breaker``: the circuit breaker: a matching step's band, from the symbol's recent trades,
   and the volatility halt when the band stops a taker;
+- ``call``: a halted symbol's call auction: what it collects (``halt_orders`` ``collect``) and
+  the ``indicative`` events it publishes;
+- ``auction``: the call auction's participants, reference and price, by brute force over every
+  candidate price;
+- ``uncross``: the uncross at a resume: rounds, front-to-front allocation with STP, auction
+  trades, the cancel of held market remainders;
 - ``incoming``: what an accepted order, a released stop, an ``oco`` part or an activated
   take-profit does (gates, band, FOK, matching, remainder);
 - ``settle``: the contingent effects (the OCO rule, activation, growth, ``parent``
@@ -40,17 +46,24 @@ Invariants of the package:
 
 - It is an independent oracle: it imports only the standard library and its own modules
   (relative imports), never the fast engine or anything else of ``hftbook``.
-- The book of every symbol is never crossed; prices and quantities are integers (ticks
-  and lots) inside and become canonical decimal strings only when an event is written.
+- The book of a running symbol is never crossed; only a halted symbol's call may cross it
+  (collected limit orders rest without matching), and the uncross at its resume uncrosses
+  it. Prices and quantities are integers (ticks and lots) inside and become canonical
+  decimal strings only when an event is written.
 - ``order_id`` counts accepted orders only; ``trade_id`` counts trades over the exchange.
 - A user whose kill switch is on has no live order: switching it on cancels them all, and
   nothing of theirs can be accepted, activated or released until it is off.
 - A live order is exactly one of: resting in the book, a waiting stop, a dormant bracket
-  child (live, but in neither); a stop that triggers is released within the same command,
-  after that command's own matching and the contingent effects it caused, unless its symbol
-  is halted (a volatility halt): then it waits, triggered, and is released at the resume.
-- A symbol halted by its circuit breaker has ``halt_until`` set, and no command is handled
-  at a ts at or past it with that halt in force (``apply`` resumes the symbol first).
+  child (live, but in neither), a market order held by a halted symbol's call (in none of
+  those); a stop that triggers is released within the same command, after that command's
+  own matching and the contingent effects it caused, unless its symbol is halted (a
+  volatility halt): then it waits, triggered, and is released at the resume, after the
+  uncross, its contingent effects and the deferred activations.
+- A symbol halted by its circuit breaker or by a ``halt`` with ``until_ts`` has
+  ``halt_until`` set, and no command is handled at a ts at or past it with that halt in
+  force (``apply`` resumes the symbol first: reason ``volatility`` / ``scheduled``).
+- Every resume (manual, scheduled, volatility) writes ``resumed`` and then runs the uncross;
+  afterwards the symbol's book is not crossed and no market order is held for it.
 - Every event of a command is settled (``settle``) before the command returns: no OCO pair
   has a member that traded, triggered or left while the other is live, and no finished
   entry leaves its children dormant (unless a halt of its symbol defers their activation).

@@ -88,6 +88,7 @@ def stopped_by_band(state: ReferenceState, taker: Order, alive: bool) -> bool:
         assert inst.risk.breaker_halt is not None  # a band means the breaker is on
         inst.halted = True
         inst.halt_until = events.ts + inst.risk.breaker_halt
+        inst.resume_reason = "volatility"
         events.append({"type": "halted", "ts": events.ts, "symbol": inst.symbol, "reason": "volatility"})
     events.cancelled(taker, "volatility", taker.open)
     return True

@@ -17,9 +17,13 @@ Invariants:
   turn ticks and lots into decimal strings.
 - ``modified`` reports an order's whole open quantity (an iceberg's visible slice plus its
   hidden part), then ``reason`` and ``refill`` only when given; ``trade`` ends with
-  ``maker_refill`` only when the trade used up an iceberg slice and a new one was shown.
+  ``maker_refill`` only when the trade used up an iceberg slice and a new one was shown, or
+  with ``"auction": true`` for a fill of a call auction's uncross (at the auction price, which
+  need not be the maker's; such a fill never refills).
   ``cancelled`` writes the ``remaining`` its caller gives (the whole open quantity, except
   for an STP decrement to zero, which reports what was taken off).
+- ``indicative`` writes a call's indicative uncross: price null and volume and surplus ``"0"``
+  when nothing would trade; the surplus is signed (buy minus sell).
 - ``triggered`` writes a stop's level exactly: a whole number of ticks as every price is;
   a fractional one (possible only after a tick redefinition) as its exact decimal.
 
@@ -34,7 +38,7 @@ from typing import Any
 
 from .decimals import format_scaled, round_half_even
 from .fields import is_id
-from .model import Event, Instrument, Order
+from .model import Event, Indicative, Instrument, Order
 
 __all__ = ["EventLog"]
 
@@ -86,7 +90,8 @@ class EventLog:
             }
         )
 
-    def modified(self, order: Order, reason: str | None, refill: int | None = None) -> None:
+    def modified(self, order: Order, reason: str | None, refill: int | None = None,
+                 auction: bool = False) -> None:
         inst = self._instruments[order.symbol]
         ev: Event = {
             "type": "modified",
@@ -102,17 +107,25 @@ class EventLog:
             ev["reason"] = reason
         if refill is not None:
             ev["refill"] = inst.qty_str(refill)
+        if auction:
+            ev["auction"] = True  # an STP decrement in an uncross
         self.out.append(ev)
 
-    def trade(self, maker: Order, taker: Order, qty: int, maker_refill: int | None = None) -> None:
+    def trade(
+        self, maker: Order, taker: Order, qty: int, maker_refill: int | None = None,
+        auction: int | None = None,
+    ) -> None:
+        """A fill at the maker's price, or, with ``auction`` (a price in ticks), a fill of a call
+        auction's uncross at that price (then ``"auction": true`` is the last key)."""
         inst = self._instruments[maker.symbol]
-        assert maker.price is not None
+        price = maker.price if auction is None else auction
+        assert price is not None
         ev: Event = {
             "type": "trade",
             "ts": self.ts,
             "symbol": maker.symbol,
             "trade_id": self.next_trade_id,
-            "price": inst.price_str(maker.price),
+            "price": inst.price_str(price),
             "qty": inst.qty_str(qty),
             "side": taker.side,
             "maker": {"user": maker.user, "id": maker.id, "order_id": maker.order_id},
@@ -120,8 +133,25 @@ class EventLog:
         }
         if maker_refill is not None:
             ev["maker_refill"] = inst.qty_str(maker_refill)
+        if auction is not None:
+            ev["auction"] = True
         self.out.append(ev)
         self.next_trade_id += 1
+
+    def indicative(self, symbol: str, value: Indicative) -> None:
+        """A call's indicative uncross (price None: nothing would trade)."""
+        inst = self._instruments[symbol]
+        price, volume, surplus = value
+        self.out.append(
+            {
+                "type": "indicative",
+                "ts": self.ts,
+                "symbol": symbol,
+                "price": None if price is None else inst.price_str(price),
+                "volume": inst.qty_str(volume),
+                "surplus": inst.qty_str(surplus),
+            }
+        )
 
     def rested(self, order: Order) -> None:
         """``order`` just joined the back of its level: the last event says so (``rests``)."""

@@ -22,9 +22,13 @@ Invariants (each holds after every call to ``apply``):
   released, cascades included, so no unsettled event is ever left between commands, and no
   triggered stop either, but those of a symbol its circuit breaker halted (released at the
   resume).
-- After the GTD expiry and what it causes, and before the command itself, every volatility
-  halt that has ended by the command's ts is resumed (``session_commands.resume_due``), with
-  its deferred activations and held stops.
+- After the GTD expiry and what it causes, the halted symbols whose indicative uncross
+  changed publish it (``call.publish``); then, before the command itself, every volatility or
+  scheduled halt that has ended by the command's ts is resumed
+  (``session_commands.resume_due``), with its uncross, deferred activations and held stops.
+- After a ``new``, ``cancel``, ``cancel_all``, ``end_of_day``, ``kill_switch`` or
+  ``instrument`` command and its settled effects, the halted symbols whose indicative
+  changed publish it again (``call.publish``); no other command can change one.
 - ``oco`` and ``bracket`` are handled by ``contingent_commands``; ``limits`` and
   ``kill_switch`` by ``risk_commands``.
 
@@ -36,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .call import publish
 from .contingent_commands import cmd_bracket, cmd_oco
 from .fields import Malformed, is_int64
 from .model import Event, Level
@@ -76,6 +81,9 @@ _HANDLERS: dict[str, Handler] = {
     "kill_switch": cmd_kill_switch,
 }
 
+# The commands after which a halted symbol's indicative uncross is published if it changed.
+_PUBLISH_AFTER = frozenset(("new", "cancel", "cancel_all", "end_of_day", "kill_switch", "instrument"))
+
 
 class ReferenceExchange:
     """Naive exchange with the same observable behaviour as the fast engine."""
@@ -114,7 +122,8 @@ class ReferenceExchange:
             events.ts = ts
         state.expire_gtd()
         settle_and_release(state)  # what the expiries cause comes before the command
-        resume_due(state)  # then the volatility halts that have ended, with what they release
+        publish(state)  # the calls' indicatives the expiries changed
+        resume_due(state)  # then the volatility and scheduled halts that have ended, with their uncross
         name = cmd.get("cmd")
         if name == "algo":
             events.reject(cmd, "unsupported", "algorithms are not available")
@@ -127,6 +136,8 @@ class ReferenceExchange:
         except Malformed as exc:
             events.reject(cmd, "bad_command", str(exc))
         settle_and_release(state)
+        if name in _PUBLISH_AFTER:
+            publish(state)  # the calls' indicatives the command (and its effects) changed
         return out
 
     @property

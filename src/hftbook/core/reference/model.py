@@ -1,6 +1,6 @@
 """The reference exchange's plain records: instruments and their risk settings, the users'
-risk state, orders, the circuit breaker's band, events, book levels and the ``Refused``
-exception.
+risk state, orders, the circuit breaker's band, a call's indicative uncross, events, book
+levels and the ``Refused`` exception.
 
 Invariants:
 
@@ -8,8 +8,9 @@ Invariants:
   quantities elsewhere are integers (ticks and lots) and are turned into canonical decimal
   strings only by ``price_str`` / ``qty_str``, when an event is written.
 - An ``Order`` has ``price`` in ticks (``None`` only for a market order, which never
-  rests) and ``open`` in lots. A resting order has ``open > 0`` and a ``seq`` (time
-  priority) that no other order shares; ``order_id`` is 0 until the order is accepted.
+  rests: in a call it is *held* outside the book until the uncross) and ``open`` in lots. A
+  resting order has ``open > 0`` and a ``seq`` (time priority) that no other order shares;
+  ``order_id`` is 0 until the order is accepted.
 - An iceberg is an ``Order`` whose ``ice`` is an ``Iceberg`` (``None`` for every other
   order). Resting, its ``open`` is the visible slice (the only matchable part) and
   ``ice.hidden`` the rest; on its way in as a taker its whole open quantity is in ``open``
@@ -31,8 +32,14 @@ Invariants:
   made outside a step (the post-only checks) ignores the band.
 - ``RiskSettings.breaker_pct``, ``breaker_window`` and ``breaker_halt`` are all set or all None
   (the circuit breaker is off); ``breaker_min_trades`` is always an integer >= 1.
-- ``Instrument.halt_until`` is set only while the symbol is halted by its circuit breaker: the
-  ts at which that halt ends (fixed when it starts). A manual halt has None.
+- ``Instrument.halt_until`` is set only while the symbol is halted by its circuit breaker or by a
+  ``halt`` with ``until_ts``: the ts at which that halt ends by itself (fixed when it starts),
+  and ``resume_reason`` is then the reason of that resume (``volatility`` / ``scheduled``); both
+  are None otherwise (running, or a manual halt without ``until_ts``).
+- ``Instrument.indicative`` is the last ``indicative`` published during the current halt, as
+  (price in ticks or None, volume, surplus) in lots; it is ``NOTHING`` (nothing would trade)
+  while the symbol runs and when a halt starts.
+- ``RiskSettings.halt_orders`` is ``reject`` or ``collect`` (a call auction during halts).
 
 Only the standard library is used.
 """
@@ -47,9 +54,11 @@ from typing import Any
 from .decimals import decimal_parts, format_scaled
 
 __all__ = [
+    "NOTHING",
     "Band",
     "Event",
     "Iceberg",
+    "Indicative",
     "Instrument",
     "Level",
     "Order",
@@ -62,6 +71,10 @@ Event = dict[str, Any]
 # One side's level, in the fast engine's introspection shape:
 # (price_ticks, total_lots, order_count, [(order_id, open_lots), ...] in FIFO order).
 Level = tuple[int, int, int, list[tuple[int, int]]]
+# A call's indicative uncross: (price in ticks, or None when nothing would trade; volume in lots;
+# surplus in lots, buy minus sell marketable at the price, signed).
+Indicative = tuple[int | None, int, int]
+NOTHING: Indicative = (None, 0, 0)
 
 
 class Refused(Exception):
@@ -88,6 +101,9 @@ class RiskSettings:
     breaker_window: int | None = None  # ns of ts: the window holds the trades with ts > now - window
     breaker_halt: int | None = None  # ns of ts: how long a volatility halt lasts
     breaker_min_trades: int = 1  # armed while the window holds at least this many trades
+    halt_orders: str = "reject"  # "collect": orders arriving in a halt are collected (a call)
+    cooloff_pct: Decimal | None = None  # the cooling-off collar after a resume, like collar_pct
+    cooloff_ns: int | None = None  # how long it lasts (ns of ts); both set or both None
 
 
 @dataclass
@@ -112,7 +128,10 @@ class Instrument:
     lot: Decimal
     halted: bool = False
     risk: RiskSettings = field(default_factory=RiskSettings)
-    halt_until: int | None = None  # a volatility halt's end (ts); None when running or halted by hand
+    halt_until: int | None = None  # when the halt ends by itself (ts); None: running, or until a resume
+    resume_reason: str | None = None  # the reason of that automatic resume: volatility or scheduled
+    indicative: Indicative = NOTHING  # the last indicative published in this halt
+    cool_until: int = 0  # the cooling-off collar applies to commands with ts before this
 
     def price_str(self, ticks: int) -> str:
         coef, exp = decimal_parts(self.tick)

@@ -8,12 +8,15 @@ Invariants:
   multiple in 1 .. qty, then ``display_variance``: a lot multiple in 0 .. display - 1), then
   ``bad_price`` for each price field in the order of the protocol's table (``price``;
   ``trigger_price`` then ``price``; ``trail_amount`` or ``trail_pct`` then
-  ``limit_offset``), duplicate id (among resting orders and waiting stops), halted symbol,
-  GTD already expired, the risk step (``risk.admit``: ``user_killed``, ``rate_limited``,
-  ``qty_too_small``, ``qty_too_large``, ``price_out_of_collar``, ``notional_too_large``,
-  ``too_many_orders``), a ``stop`` / ``stop_limit`` whose condition already holds
-  (``stop_would_trigger``), market order with nothing against it, post-only that would
-  take. The stop types never reach the last two: they do not trade on arrival.
+  ``limit_offset``), duplicate id (among every live order), halted symbol (unless the
+  symbol's call collects the order: ``call.halted_refusal``), GTD already expired, the risk
+  step (``risk.admit``: ``user_killed``, ``rate_limited``, ``qty_too_small``,
+  ``qty_too_large``, ``price_out_of_collar``, ``notional_too_large``, ``too_many_orders``),
+  a ``stop`` / ``stop_limit`` whose condition already holds (``stop_would_trigger``), market
+  order with nothing against it, post-only that would take. The stop types never reach the
+  last two: they do not trade on arrival, and neither does an order collected by a call
+  (``call.collect``: a limit rests at once without matching, a market order is held for the
+  uncross).
 - Every rejection (and every ``Malformed``) leaves the state exactly as it was: nothing is
   changed before the last check has passed, except the rate-limit token the risk step takes.
 - An accepted order takes the next ``order_id``. A stop is written ``accepted`` with its
@@ -31,6 +34,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from .call import collect, halted_refusal
 from .decimals import decimal_parts, decimal_places, format_scaled, to_units
 from .fields import STOP_TYPES, NewOrderFields, parse_new_order
 from .incoming import execute, refusal
@@ -176,8 +180,9 @@ def cmd_new(state: ReferenceState, cmd: dict[str, Any]) -> None:
     if state.find_live(f.user, f.id) is not None:  # 4. duplicate
         events.reject(cmd, "duplicate_id", "id is already live")
         return
-    if inst.halted:  # 5. halted
-        events.reject(cmd, "halted", "symbol is halted")
+    collecting = inst.halted  # 5. halted: refused, or taken by the symbol's call
+    if collecting and (why := halted_refusal(inst, order)) is not None:
+        events.reject(cmd, "halted", why)
         return
     if f.expire_ts is not None and f.expire_ts <= events.ts:  # 6. gtd already expired
         events.reject(cmd, "expired", "expire_ts has passed")
@@ -191,7 +196,7 @@ def cmd_new(state: ReferenceState, cmd: dict[str, Any]) -> None:
         if state.stops.would_trigger(f.symbol, f.side, stop.trigger):
             events.reject(cmd, "stop_would_trigger", "stop condition already holds")
             return
-    if stop is None:  # 8. market against an empty side, 9. post-only that would take
+    if stop is None and not collecting:  # 8. market against an empty side, 9. post-only that would take
         reason = refusal(state, order)
         if reason is not None:
             message = "nothing to match" if reason == "no_liquidity" else "post-only would trade"
@@ -203,5 +208,7 @@ def cmd_new(state: ReferenceState, cmd: dict[str, Any]) -> None:
     events.append(accepted_event(f, inst, order, stop, events.ts))
     if stop is not None:
         state.stops.add(stop)
+    elif collecting:
+        collect(state, order)
     else:
         execute(state, order)

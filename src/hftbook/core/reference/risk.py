@@ -39,6 +39,9 @@ Invariants:
   (``bad_price``; the integers, like every integer field of the protocol, at most
   2**63 - 1). ``breaker_min_trades`` alone is allowed, and range-checked like the others (it
   has no effect without the other three). What the breaker does is ``breaker``'s.
+- ``halt_orders`` (``docs/PROTOCOL.md``, "Call auction") is read after the breaker fields'
+  types: absent or null is ``reject``, ``reject`` and ``collect`` are kept as given, any other
+  value or type is ``bad_command``. It has no range to check. What a call does is ``call``'s.
 
 Only the standard library is used.
 """
@@ -98,11 +101,15 @@ class RawSettings:
     breaker_window: int | None
     breaker_halt: int | None
     breaker_min_trades: int | None
+    halt_orders: str
+    cooloff_pct: Decimal | None
+    cooloff_ns: int | None
 
 
 def read_settings(cmd: dict[str, Any]) -> RawSettings:
-    """The types of the risk fields, in the table's order, then of the breaker's, then the
-    breaker's three together (``Malformed``); null is absent."""
+    """The types of the risk fields but the cooling-off pair, in the table's order, then of
+    the breaker's, the breaker's three together, the cooling-off pair's types and the pair
+    together, then ``halt_orders`` (``Malformed``); null is absent."""
     min_qty = optional_number_field(cmd, "min_qty")
     max_qty = optional_number_field(cmd, "max_qty")
     max_notional = optional_number_field(cmd, "max_notional")
@@ -115,8 +122,18 @@ def read_settings(cmd: dict[str, Any]) -> RawSettings:
     min_trades = _optional_int(cmd, "breaker_min_trades")
     if len({breaker_pct is None, window is None, halt is None}) > 1:
         raise Malformed("breaker_pct, breaker_window_ns and breaker_halt_ns go together")
+    cooloff_pct = optional_number_field(cmd, "cooloff_collar_pct")
+    cooloff_ns = _optional_int(cmd, "cooloff_ns")
+    if (cooloff_pct is None) != (cooloff_ns is None):
+        raise Malformed("cooloff_collar_pct and cooloff_ns go together")
+    halt_orders = cmd.get("halt_orders")
+    if halt_orders is None:
+        halt_orders = "reject"
+    if halt_orders not in ("reject", "collect"):
+        raise Malformed("halt_orders must be reject or collect")
     return RawSettings(min_qty, max_qty, max_notional, collar_pct, reference_price, ticks,
-                       breaker_pct, window, halt, min_trades)  # fmt: skip
+                       breaker_pct, window, halt, min_trades, halt_orders, cooloff_pct,
+                       cooloff_ns)  # fmt: skip
 
 
 def _optional_int(cmd: dict[str, Any], key: str) -> int | None:
@@ -147,6 +164,11 @@ def settings_of(raw: RawSettings, tick: Decimal, lot: Decimal) -> RiskSettings:
     ticks = raw.protection_ticks
     if ticks is not None and not 0 <= ticks <= MAX_UNITS:
         raise Refused("bad_price", "market_protection_ticks must be an integer in 0 .. 2**63 - 1")
+    cool = raw.cooloff_pct
+    if cool is not None and not (0 < cool <= 100 and decimal_places(cool) <= 6):
+        raise Refused("bad_price", "cooloff_collar_pct must be in (0, 100] with at most 6 places")
+    if raw.cooloff_ns is not None and not 1 <= raw.cooloff_ns <= MAX_UNITS:
+        raise Refused("bad_price", "cooloff_ns must be an integer in 1 .. 2**63 - 1")
     breaker_pct = raw.breaker_pct
     if breaker_pct is not None and not (0 < breaker_pct <= 100 and decimal_places(breaker_pct) <= 6):
         raise Refused("bad_price", "breaker_pct must be in (0, 100] with at most 6 places")
@@ -156,7 +178,8 @@ def settings_of(raw: RawSettings, tick: Decimal, lot: Decimal) -> RiskSettings:
             raise Refused("bad_price", f"{name} must be an integer in 1 .. 2**63 - 1")
     min_trades = 1 if raw.breaker_min_trades is None else raw.breaker_min_trades
     return RiskSettings(min_qty, max_qty, raw.max_notional, pct, reference, ticks,
-                        breaker_pct, raw.breaker_window, raw.breaker_halt, min_trades)  # fmt: skip
+                        breaker_pct, raw.breaker_window, raw.breaker_halt, min_trades,
+                        raw.halt_orders, cool, raw.cooloff_ns)  # fmt: skip
 
 
 def _lots(value: Decimal | None, lot: Decimal, name: str) -> int | None:
@@ -243,6 +266,7 @@ def check_modify(state: ReferenceState, inst: Instrument, order: Order, price: i
         raise Refused("user_killed", "the user's kill switch is on")
     _check_qty(inst.risk, "", qty)
     _check_collar(state, inst, "", price)
+    _check_cooloff(state, inst, "", price)
     _check_notional(inst, "", price, qty)
 
 
@@ -256,6 +280,7 @@ def _check_order(
         limit = stop.limit
     if limit is not None:
         _check_collar(state, inst, name, limit)
+        _check_cooloff(state, inst, name, limit)
     price = limit
     if stop is not None and stop.kind == "stop":
         price = stop.trigger
@@ -283,6 +308,21 @@ def _check_collar(state: ReferenceState, inst: Instrument, name: str, price: int
     gap = abs(Fraction(price) - Fraction(ref))  # in ticks, like ref: the ratio is what counts
     if gap * 100 > Fraction(ref) * Fraction(pct):
         raise Refused("price_out_of_collar", _named(name, "price is outside the collar"))
+
+
+def _check_cooloff(state: ReferenceState, inst: Instrument, name: str, price: int) -> None:
+    """The cooling-off collar, while a resume's cooling-off lasts: around the last trade (the
+    auction's price after an uncross), else the configured reference price."""
+    pct = inst.risk.cooloff_pct
+    if pct is None or state.events.ts >= inst.cool_until:
+        return
+    ref: Price | None = state.stops.last.get(inst.symbol)
+    if ref is None:
+        ref = inst.risk.reference_price
+    if ref is None:
+        return
+    if abs(Fraction(price) - Fraction(ref)) * 100 > Fraction(ref) * Fraction(pct):
+        raise Refused("price_out_of_collar", _named(name, "price is outside the cooling-off collar"))
 
 
 def _check_notional(inst: Instrument, name: str, price: int, qty: int) -> None:

@@ -20,16 +20,24 @@ Invariants:
   command replaces all of the symbol's risk settings at once (absent or null: off), whether
   or not it has live orders; a refused one changes none of them.
 - ``halt`` and ``resume`` toggle a known symbol's flag and refuse (``bad_state``) a no-op
-  (a ``halt`` during a volatility halt too). Right after its ``resumed`` event, ``resume``
-  activates the bracket children whose activation the halt deferred
-  (``settle.activate_deferred``); the triggered stops the halt held are released after the
-  command, with every other stop it triggers (``settle.settle_and_release``). A ``resume``
-  ends a volatility halt early (reason ``manual``).
-- ``resume_due`` is the automatic end of volatility halts, run by ``ReferenceExchange.apply``
-  for every command with a valid ts, after the GTD expiry and what it causes: each symbol
-  whose halt ends at or before the command's ts, by (end, symbol), is resumed (``resumed``,
-  reason ``volatility``), its deferred activations run, and then its held stops (and what
-  they trigger) are released, before the next symbol's resume.
+  (a ``halt`` during a volatility or scheduled halt too). ``halt`` checks ``symbol``'s type,
+  then its optional ``until_ts`` (present, it must be a 64-bit JSON integer above the
+  command's ts: else ``bad_command``; null is not absent), then ``unknown_symbol``; with
+  ``until_ts`` the halt ends by itself (``halt_until``, reason ``scheduled``) and ``halted``
+  carries ``until_ts`` last. Every resume (``_resume``) writes ``resumed``, then runs the
+  call's uncross (``uncross.uncross``), settles its contingent effects (``settle.settle``),
+  then activates the bracket children whose activation the halt deferred
+  (``settle.activate_deferred``); the triggered stops (held by the halt or triggered by the
+  uncross) are released after that, with every other stop they trigger
+  (``settle.settle_and_release``: by ``apply`` after a ``resume`` command). A ``resume`` ends
+  a volatility or scheduled halt early (reason ``manual``). A resume forgets the symbol's last
+  published indicative (a halt starts at "nothing would trade").
+- ``resume_due`` is the automatic end of volatility and scheduled halts, run by
+  ``ReferenceExchange.apply`` for every command with a valid ts, after the GTD expiry and
+  what it causes: each symbol whose halt ends at or before the command's ts, by (end,
+  symbol), is resumed (``resumed``, reason ``volatility`` or ``scheduled``) as above, and
+  then its held stops (and what they trigger) are released, before the next symbol's
+  resume.
 - The circuit breaker's window (``ReferenceState.prints``) keeps the symbol's trades only
   while a successful ``instrument`` keeps a breaker set (changed or not) with the same tick
   size: one that sets a breaker where there was none, removes it, or changes the tick size
@@ -48,11 +56,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .fields import Malformed, nonempty_str, number_field
-from .model import Instrument, Refused, RiskSettings
+from .fields import Malformed, is_int64, nonempty_str, number_field, symbol_field
+from .model import NOTHING, Event, Instrument, Refused, RiskSettings
 from .risk import read_settings, settings_of
-from .settle import activate_deferred, settle_and_release
+from .settle import activate_deferred, settle, settle_and_release
 from .state import ReferenceState
+from .uncross import uncross
 
 __all__ = ["cmd_end_of_day", "cmd_halt", "cmd_instrument", "cmd_resume", "cmd_tick", "resume_due"]
 
@@ -104,6 +113,12 @@ def _forget_window(state: ReferenceState, inst: Instrument, risk: RiskSettings, 
 
 
 def cmd_halt(state: ReferenceState, cmd: dict[str, Any]) -> None:
+    symbol_field(cmd)
+    until = None
+    if cmd.get("until_ts") is not None:  # null counts as absent
+        until = cmd["until_ts"]
+        if not is_int64(until) or until <= state.events.ts:
+            raise Malformed("until_ts must be an integer greater than ts")
     inst = state.known_instrument(cmd)
     if inst is None:
         return
@@ -111,9 +126,12 @@ def cmd_halt(state: ReferenceState, cmd: dict[str, Any]) -> None:
         state.events.reject(cmd, "bad_state", "already halted")
         return
     inst.halted = True
-    state.events.append(
-        {"type": "halted", "ts": state.events.ts, "symbol": inst.symbol, "reason": "manual"}
-    )
+    event: Event = {"type": "halted", "ts": state.events.ts, "symbol": inst.symbol, "reason": "manual"}
+    if until is not None:
+        inst.halt_until = until
+        inst.resume_reason = "scheduled"
+        event["until_ts"] = until
+    state.events.append(event)
 
 
 def cmd_resume(state: ReferenceState, cmd: dict[str, Any]) -> None:
@@ -127,19 +145,29 @@ def cmd_resume(state: ReferenceState, cmd: dict[str, Any]) -> None:
 
 
 def resume_due(state: ReferenceState) -> None:
-    """End every volatility halt due at the clock's ts, earliest end first, then by symbol:
-    ``resumed``, the deferred activations, then the release of the held stops, per symbol."""
+    """End every volatility or scheduled halt due at the clock's ts, earliest end first, then by
+    symbol: per symbol ``resumed``, the uncross and its effects, the deferred activations, then
+    the release of the held stops."""
     ts = state.events.ts
     due = [i for i in state.instruments.values() if i.halt_until is not None and i.halt_until <= ts]
     for inst in sorted(due, key=lambda i: (i.halt_until, i.symbol)):
-        _resume(state, inst, "volatility")
+        assert inst.resume_reason is not None
+        _resume(state, inst, inst.resume_reason)
         settle_and_release(state)
 
 
 def _resume(state: ReferenceState, inst: Instrument, reason: str) -> None:
+    """``resumed``, then the call's uncross, its contingent effects and the activations the halt
+    deferred (the stops are released by the caller, after this)."""
     inst.halted = False
     inst.halt_until = None
+    inst.resume_reason = None
+    inst.indicative = NOTHING
+    cooloff = inst.risk.cooloff_ns
+    inst.cool_until = 0 if cooloff is None else state.events.ts + cooloff
     state.events.append({"type": "resumed", "ts": state.events.ts, "symbol": inst.symbol, "reason": reason})
+    uncross(state, inst.symbol)
+    settle(state)
     activate_deferred(state, inst.symbol)
 
 

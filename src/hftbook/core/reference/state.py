@@ -1,7 +1,8 @@
 """The reference exchange's whole mutable state, shared by its command handlers.
 
 ``ReferenceState`` bundles the instruments, the naive book, the waiting stops (with the
-last trade prices), the contingent links (with the dormant bracket children), the users' risk
+last trade prices), the contingent links (with the dormant bracket children), the market
+orders held by a call auction, the users' risk
 state (limits, token ledgers, kill switches), the event log (which holds the clock) and the
 order id counter, every trade print of each symbol (the circuit breaker's tape), with the few
 steps that touch several of them at once.
@@ -11,18 +12,22 @@ Invariants:
 - ``events`` reads the very ``instruments`` dict held here (one dict, never replaced).
 - ``next_order_id`` counts accepted orders only, starting at 1; a rejected command never
   takes an id.
-- The live orders are the resting ones (``book``), the waiting stops (``stops``) and the
-  dormant bracket children (``links.dormant``); no order is in two of them. Every question
-  about live orders here (``find_live``, ``is_live``, expiry, ``end_of_day``, ``cancel_all``,
-  busy symbols) asks all three and merges the answers.
-- ``cancel_each`` removes each order from the book, the stops or the dormant children before
-  writing its ``cancelled`` event, in the order given, reporting its whole open quantity (for
-  an iceberg, its visible slice plus its hidden part; for a dormant child, its current qty).
+- The live orders are the resting ones (``book``), the waiting stops (``stops``), the
+  dormant bracket children (``links.dormant``) and the market orders held by a call
+  (``held``: collected in a halt, waiting for the uncross at the resume; only while their
+  symbol is halted); no order is in two of them. Every question about live orders here
+  (``find_live``, ``is_live``, expiry, ``end_of_day``, ``cancel_all``, busy symbols) asks all
+  four and merges the answers.
+- ``cancel_each`` removes each order from the book, the stops, the dormant children or the
+  held orders before writing its ``cancelled`` event, in the order given, reporting its whole
+  open quantity (for an iceberg, its visible slice plus its hidden part; for a dormant child,
+  its current qty; for a held market order, its qty).
   It writes events only: what a cancel does to the order's links is ``settle``'s.
 - ``users`` has an entry only for a user who was sent a successful ``limits`` or
   ``kill_switch`` command; a user without one has no limits and is not killed.
 - ``match`` is the only way in to ``matching.match``: every trade print is appended to
-  ``prints`` and reaches ``StopBook.on_print`` at once, before the next maker is looked at.
+  ``prints`` and reaches ``StopBook.on_print`` at once, before the next maker is looked at
+  (``record_print``, which the call auction's uncross uses for its prints too).
 - ``prints`` holds the trades of each symbol as (ts, price in ticks), in the order printed,
   never trimmed by age (the circuit breaker reads its window off it, from scratch); an
   ``instrument`` command that sets the breaker where there was none, removes it or changes
@@ -49,6 +54,13 @@ from .stops import StopBook
 __all__ = ["ReferenceState"]
 
 
+def _find_held(held: list[Order], user: str, oid: str | int) -> Order | None:
+    for o in held:
+        if o.user == user and type(o.id) is type(oid) and o.id == oid:
+            return o
+    return None
+
+
 @dataclass
 class ReferenceState:
     """Instruments, resting orders, clock and events, and the order id counter."""
@@ -59,6 +71,7 @@ class ReferenceState:
     links: Links = field(default_factory=Links)
     users: dict[str, UserRisk] = field(default_factory=dict)
     prints: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # symbol -> (ts, ticks)
+    held: list[Order] = field(default_factory=list)  # market orders held by a call, by order_id
     events: EventLog = field(init=False)
     next_order_id: int = 1
 
@@ -73,11 +86,12 @@ class ReferenceState:
     def match(self, taker: Order) -> bool:
         """``matching.match`` with every print recorded and reported to the waiting stops."""
 
-        def on_print(symbol: str, price: int) -> None:
-            self.prints.setdefault(symbol, []).append((self.events.ts, price))
-            self.stops.on_print(symbol, price)
+        return match(self.book, self.events, taker, self.record_print)
 
-        return match(self.book, self.events, taker, on_print)
+    def record_print(self, symbol: str, price: int) -> None:
+        """One trade printed: the circuit breaker's tape and the waiting stops see it."""
+        self.prints.setdefault(symbol, []).append((self.events.ts, price))
+        self.stops.on_print(symbol, price)
 
     def halted_symbols(self) -> set[str]:
         return {symbol for symbol, inst in self.instruments.items() if inst.halted}
@@ -86,14 +100,18 @@ class ReferenceState:
 
     def live_orders(self) -> list[Order]:
         """Every live order, resting, waiting or dormant, by order_id."""
-        every = self.book.live + self.stops.orders() + self.links.dormant
+        every = self.book.live + self.stops.orders() + self.links.dormant + self.held
         return sorted(every, key=lambda o: o.order_id)
 
     def find_live(self, user: str, oid: str | int) -> Order | None:
         found = self.book.find_live(user, oid)
         if found is None:
             found = self.stops.find_live(user, oid)
-        return found if found is not None else self.links.find_dormant(user, oid)
+        if found is None:
+            found = self.links.find_dormant(user, oid)
+        if found is None:
+            found = _find_held(self.held, user, oid)
+        return found
 
     def is_live(self, order: Order) -> bool:
         return any(o is order for o in self.live_orders())
@@ -113,13 +131,18 @@ class ReferenceState:
         return [o for o in self.live_orders() if o.tif == "day"]
 
     def cancel_each(self, orders: Iterable[Order], reason: str) -> None:
-        """Take each order out of the book (or the stops, or the dormant children) and report
-        it cancelled."""
+        """Take each order out of the book (or the stops, the dormant children or the held
+        orders) and report it cancelled."""
         for o in orders:
-            self.book.remove(o)
-            self.stops.remove(o)
-            self.links.wake(o)
+            self.remove(o)
             self.events.cancelled(o, reason, o.total())
+
+    def remove(self, order: Order) -> None:
+        """``order`` is no longer live: out of wherever it was (writes no event)."""
+        self.book.remove(order)
+        self.stops.remove(order)
+        self.links.wake(order)
+        self.held = [o for o in self.held if o is not order]
 
     def expire_gtd(self) -> None:
         """Cancel (reason ``expired``) every GTD order whose expiry the clock has reached,
