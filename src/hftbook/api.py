@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from hftbook.algo import Venue
 from hftbook.core.exchange import Exchange
 
 Number = Decimal | int | str
@@ -157,6 +158,17 @@ class StateChange(Event):
 
 
 @dataclass(frozen=True)
+class AlgoEvent(Event):
+    """A parent order's event (docs/ALGO.md): `kind` is the event type (`algo_started`,
+    `algo_child`, `algo_progress`, `algo_done`, `algo_cancelled`), `fields` the rest as sent."""
+
+    kind: str
+    user: str
+    id: str | int
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Indicative(Event):
     """What a halted symbol's uncross would do now (price None: nothing would trade)."""
 
@@ -242,6 +254,9 @@ def to_event(e: dict[str, Any]) -> Event:
         return Rejected(ts, e["reason"], e["message"], e.get("user"), e.get("id"), e.get("symbol"))
     if t in ("halted", "resumed"):
         return StateChange(ts, e["symbol"], t == "halted", e["reason"], e.get("until_ts"))
+    if t.startswith("algo_"):
+        rest = {k: v for k, v in e.items() if k not in ("type", "ts", "user", "id")}
+        return AlgoEvent(ts, t, e["user"], e["id"], rest)
     if t == "indicative":
         return Indicative(ts, e["symbol"], _dec(e["price"]), Decimal(e["volume"]), Decimal(e["surplus"]))
     if t == "limits":
@@ -271,11 +286,12 @@ class Engine:
 
     def __init__(self, exchange: Exchange | None = None) -> None:
         self.exchange = exchange if exchange is not None else Exchange()
+        self.venue = Venue(self.exchange)  # the exchange plus the execution algorithms
 
     def _run(self, cmd: dict[str, Any], ts: int | None) -> list[Event]:
         if ts is not None:
             cmd["ts"] = ts
-        return [to_event(e) for e in self.exchange.apply(cmd)]
+        return [to_event(e) for e in self.venue.apply(cmd)]
 
     def add_instrument(self, symbol: str, tick_size: Number, lot_size: Number,
                        ts: int | None = None, *, min_qty: Number | None = None,
@@ -398,6 +414,20 @@ class Engine:
         if symbol is not None:
             cmd["symbol"] = symbol
         return self._run(cmd, ts)
+
+    def algo(self, user: str, id: str | int, symbol: str, side: Side | str, algo: str, qty: Number,
+             start_ts: int, end_ts: int, ts: int | None = None, **params: Any) -> list[Event]:
+        """Start a parent execution algorithm (`twap`, `vwap`, `pov`); `params` are the
+        optional fields of docs/ALGO.md (numbers may be Decimals or strings)."""
+        cmd: dict[str, Any] = {"cmd": "algo", "user": user, "id": id, "symbol": symbol, "side": str(side),
+                               "algo": algo, "qty": str(qty), "start_ts": start_ts, "end_ts": end_ts}
+        for key, value in params.items():
+            cmd[key] = str(value) if isinstance(value, Decimal) else value
+        return self._run(cmd, ts)
+
+    def algo_control(self, action: str, user: str, id: str | int, ts: int | None = None) -> list[Event]:
+        """`pause`, `resume` or `cancel` a live parent."""
+        return self._run({"cmd": f"algo_{action}", "user": user, "id": id}, ts)
 
     def halt(self, symbol: str, ts: int | None = None, until_ts: int | None = None) -> list[Event]:
         """Halt a symbol; with `until_ts` it resumes by itself at the first command at or

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any, TextIO
 
-from hftbook.core.exchange import Exchange
+from hftbook.algo import Venue
 
 
 def _no_constants(name: str) -> Any:
@@ -40,9 +40,10 @@ def parse_line(line: str) -> Any:
         return _HUGE_INT_DECODER.decode(line)
 
 
-def replay_lines(lines: Iterable[str], exchange: Exchange | None = None) -> Iterator[dict[str, Any]]:
-    """Apply each command line in order and yield the events."""
-    ex = exchange if exchange is not None else Exchange()
+def replay_lines(lines: Iterable[str], exchange: Any = None) -> Iterator[dict[str, Any]]:
+    """Apply each command line in order and yield the events. `exchange`: anything with the
+    contract door (`apply`, `now`); by default a `Venue` (an Exchange that runs `algo`)."""
+    ex = exchange if exchange is not None else Venue()
     for number, line in enumerate(lines, 1):
         text = line.strip()
         if not text or text.startswith("#"):

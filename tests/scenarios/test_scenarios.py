@@ -158,10 +158,12 @@ def test_scenario(case: Path) -> None:
 @pytest.mark.parametrize("case", CASE_FILES, ids=_case_id)
 def test_reference_passes_scenario(case: Path) -> None:
     """The naive reference exchange (the property tests' oracle) meets every case too, key
-    order included, so the oracle is pinned to the contract, not only to the engine."""
+    order included, so the oracle is pinned to the contract, not only to the engine. The
+    algorithm engine is a client of either (`Venue`), so algo cases run over the oracle too."""
+    from hftbook.algo import Venue
     from hftbook.core.reference import ReferenceExchange
 
-    actual = _run_in_process(case, ReferenceExchange())
+    actual = _run_in_process(case, Venue(ReferenceExchange()))
     problems = _diff(_load_expected(case), actual)
     problems += [f"{ev}: {p}" for ev in actual for p in _order_problems(ev)]
     assert not problems, f"{case.name}:\n" + "\n".join(problems)

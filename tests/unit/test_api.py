@@ -9,6 +9,7 @@ from hftbook.api import (
     TIF,
     Accepted,
     Activated,
+    AlgoEvent,
     Cancelled,
     Engine,
     Indicative,
@@ -172,3 +173,20 @@ def test_scheduled_call_auction() -> None:
     assert isinstance(trade, Trade) and trade.auction and trade.price == Decimal("100.2")
     assert (trade.maker.user, trade.taker.user, trade.qty) == ("a", "b", Decimal("2"))
 
+
+
+def test_execution_algorithm_through_the_typed_calls() -> None:
+    """A TWAP parent: started, one IOC child per slice, done when filled."""
+    e = Engine()
+    e.add_instrument("ETH", "0.1", "1", ts=0)
+    e.submit("m", 1, "ETH", Side.SELL, 100, "50.1", ts=0)
+    [started] = e.algo("a", "p", "ETH", Side.BUY, "twap", 4, start_ts=10, end_ts=30, ts=1, interval_ns=10)
+    assert isinstance(started, AlgoEvent) and started.kind == "algo_started"
+    events = e.tick(20) + e.tick(30)
+    kinds = [ev.kind for ev in events if isinstance(ev, AlgoEvent)]
+    assert kinds == ["algo_child", "algo_progress", "algo_child", "algo_progress", "algo_done"]
+    done = events[-1]
+    assert isinstance(done, AlgoEvent)
+    assert (done.fields["executed"], done.fields["reason"]) == ("4", "filled")
+    assert e.algo_control("cancel", "a", "p", ts=31)[0] == Rejected(31, "unknown_order", "no live algo 'p'",
+                                                                     "a", "p", None)

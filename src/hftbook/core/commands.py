@@ -165,7 +165,7 @@ def cmd_metrics(ex: Exchange, c: dict[str, Any]) -> None:
 
 
 def cmd_algo(ex: Exchange, c: dict[str, Any]) -> None:
-    raise Refused("unsupported", "execution algorithms are not available yet")
+    raise Refused("unsupported", "an Exchange alone runs no algorithms: use hftbook.algo.Venue")
 
 
 HANDLERS: dict[str, Callable[[Exchange, dict[str, Any]], None]] = {
