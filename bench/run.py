@@ -7,10 +7,11 @@ subprocess, `python -m bench.run --child NAME`, so peak RSS is per scenario; the
 `bench.measurements.measure_scenario` (what is measured and how is described there) under the
 GC policies of `bench.gc_policy`, and writes its results as JSON to stdout.
 
-After the scenarios (unless `--scenario` picks some), two more children: `python -m
+After the scenarios (unless `--scenario` picks some), more children: `python -m
 bench.stops` measures what waiting stop orders cost a trade print (skipped with
-`--no-stops`), and `python -m bench.marketdata` what the market-data feed and the analytics
-add to each engine message; `python -m bench.risk` what the pre-trade risk checks add.
+`--no-stops`), `python -m bench.marketdata` what the market-data feed and the analytics add
+to each engine message, `python -m bench.risk` what the pre-trade risk checks add, and
+`python -m bench.journal` what the write-ahead log costs and how fast it recovers.
 
 The parent prints a markdown table, checks the targets (pass/fail, nothing adjusted;
 `bench.report`, `bench.stops`, `bench.marketdata`), says how much CPU other processes took meanwhile (from
@@ -38,6 +39,7 @@ from typing import Any, Final
 
 from bench.gc_policy import POLICIES
 from bench.host import CpuWatch
+from bench.journal import target_rows as journal_rows
 from bench.marketdata import target_row as marketdata_row
 from bench.measurements import measure_scenario
 from bench.report import plot, report
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: stops done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
         lines, checks["stop_index"] = stop_report_lines(stops)
         table += "\n" + "\n".join(lines)
-    risk = None
+    risk = journal = None
     if not args.scenario:
         t0 = time.perf_counter()
         print("bench: risk checks ...", file=sys.stderr, flush=True)
@@ -150,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         marketdata = run_module_child("bench.marketdata", args, ["--json"])
         print(f"bench: market data done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
         lines, checks["market_data"] = marketdata_row(marketdata)
+        table += "\n" + "\n".join(lines)
+        t0 = time.perf_counter()
+        print("bench: journal ...", file=sys.stderr, flush=True)
+        journal = run_module_child("bench.journal", args, ["--json"])
+        print(f"bench: journal done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+        lines, checks["journal"] = journal_rows(journal)
         table += "\n" + "\n".join(lines)
     contention, note = cpu.contention(time.perf_counter() - started)
     if note is not None:
@@ -177,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "stops": stops,
         "market_data": marketdata,
         "risk_checks": risk,
+        "journal": journal,
     }
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}",

@@ -1,8 +1,9 @@
-"""The `hftbook` command line: replay, analyze, demo."""
+"""The `hftbook` command line: replay, analyze, demo, simulate, wal."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_replay = sub.add_parser("replay", help="apply a file of JSON commands, print the events")
-    p_replay.add_argument("file", help="JSON lines of contract commands ('-' for stdin)")
+    p_replay.add_argument("file", help="JSON lines of commands ('-' for stdin), or a journal directory")
 
     p_an = sub.add_parser(
         "analyze", help="summarise and chart a replay's events (docs/ANALYZE.md)",
@@ -43,7 +44,55 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop after this long (0: until Ctrl-C)")
     p_demo.add_argument("--seed", type=int, default=7)
 
+    p_sim = sub.add_parser(
+        "simulate", help="a seeded market of agents with execution algorithms sent in (docs/SIMULATE.md)",
+        description="Run a seeded market (market makers around a drifting fair value, noise takers, "
+                    "momentum traders) on the engine, send one parent per algorithm into it, print a "
+                    "comparison table and draw PNGs of schedule vs execution.")
+    p_sim.add_argument("--seed", type=int, default=1, help="the simulation seed (default 1)")
+    p_sim.add_argument("--duration-s", metavar="SECONDS", type=_seconds, default=30 * 1_000_000_000,
+                       help="simulated time (default 30)")
+    p_sim.add_argument("--algos", type=_algos, default=("twap", "vwap", "pov"),
+                       help="comma-separated algorithms, one parent each: twap, vwap, pov (default all "
+                            "three; 'none' for the market alone)")
+    p_sim.add_argument("--qty", default="500", help="each parent's quantity (default 500)")
+    p_sim.add_argument("--side", choices=("buy", "sell"), default="buy",
+                       help="the parents' side (default buy)")
+    p_sim.add_argument("--start-s", metavar="SECONDS", type=_seconds_or_zero,
+                       help="the parents' start_ts in simulated seconds (default: 20%% of the run)")
+    p_sim.add_argument("--end-s", metavar="SECONDS", type=_seconds,
+                       help="the parents' end_ts in simulated seconds (default: 90%% of the run)")
+    p_sim.add_argument("--interval-s", metavar="SECONDS", type=_seconds,
+                       help="twap and vwap slice interval (default: the window / 40)")
+    p_sim.add_argument("--pov-pct", default="10",
+                       help="pov's target share of the others' volume, in %% (default 10)")
+    p_sim.add_argument("--style", choices=("ioc", "passive"), default="ioc",
+                       help="the children's style (default ioc)")
+    p_sim.add_argument("--makers", type=_count, default=4, help="market makers (default 4)")
+    p_sim.add_argument("--noise", type=_count, default=6, help="noise takers (default 6)")
+    p_sim.add_argument("--momentum", type=_count, default=2, help="momentum traders (default 2)")
+    p_sim.add_argument("--drift", type=_drift, default=0.0,
+                       help="bias of the fair value's moves, -0.5 .. 0.5 (default 0: none)")
+    p_sim.add_argument("--out", metavar="DIR", default="sim-out",
+                       help="directory for the PNGs (default ./sim-out)")
+    p_sim.add_argument("--no-plots", action="store_true", help="print the table only, draw no charts")
+    p_sim.add_argument("--events", metavar="FILE", help="also write every event as JSON lines (for analyze)")
+    p_sim.add_argument("--commands", metavar="FILE", help="also write every command as JSON lines")
+    sim_shown = p_sim.add_mutually_exclusive_group()
+    sim_shown.add_argument("--progress", dest="progress", action="store_const", const=True,
+                           help="show a progress bar on stderr (default: on a terminal)")
+    sim_shown.add_argument("--no-progress", dest="progress", action="store_const", const=False,
+                           help="never show the progress bar")
+
+    from hftbook.journal.tools import add_parser as add_wal_parser
+
+    add_wal_parser(sub)
+
     args = parser.parse_args(argv)
+    if args.command == "wal":
+        from hftbook.journal.tools import run as run_wal
+
+        return run_wal(args)
     if args.command == "replay":
         return _replay(args.file)
     if args.command == "analyze":
@@ -52,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_analyze(args.events, out=args.out, plots=not args.no_plots, bar_ns=args.bar,
                            points=args.points, skip_bad=args.skip_bad, progress=args.progress,
                            stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=sys.stderr)
+    if args.command == "simulate":
+        return _simulate(args)
     if args.command == "demo":
         from hftbook.demo import run_demo
 
@@ -70,6 +121,63 @@ def _seconds(text: str) -> int:
     return int(ns)
 
 
+def _seconds_or_zero(text: str) -> int:
+    """As `_seconds`, zero allowed."""
+    try:
+        zero = Decimal(text) == 0
+    except ArithmeticError:
+        zero = False
+    return 0 if zero else _seconds(text)
+
+
+def _algos(text: str) -> tuple[str, ...]:
+    if text.strip().lower() in ("", "none"):
+        return ()
+    names = tuple(n.strip().lower() for n in text.split(","))
+    for n in names:
+        if n not in ("twap", "vwap", "pov"):
+            raise argparse.ArgumentTypeError(f"unknown algorithm {n!r} (twap, vwap, pov)")
+    return names
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= n <= 100:
+        raise argparse.ArgumentTypeError(f"between 0 and 100, not {n}")
+    return n
+
+
+def _drift(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not -0.5 <= x <= 0.5:
+        raise argparse.ArgumentTypeError(f"between -0.5 and 0.5, not {text}")
+    return x
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from hftbook.sim.command import Options, run_simulate
+    from hftbook.sim.market import MarketConfig
+
+    market = MarketConfig(market_makers=args.makers, noise_takers=args.noise, momentum_traders=args.momentum,
+                          fair_drift=args.drift)
+    options = Options(seed=args.seed, duration_ns=args.duration_s, algos=args.algos, qty=args.qty,
+                      side=args.side, start_ns=args.start_s, end_ns=args.end_s, interval_ns=args.interval_s,
+                      pov_pct=args.pov_pct, style=args.style, market=market)
+    try:
+        return run_simulate(options, out=args.out, plots=not args.no_plots, progress=args.progress,
+                            events_path=args.events, commands_path=args.commands, stdout=sys.stdout,
+                            stderr=sys.stderr)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as `cat` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit's flush
+        return 141
+
+
 def _points(text: str) -> int:
     try:
         n = int(text)
@@ -83,6 +191,11 @@ def _points(text: str) -> int:
 def _replay(path: str) -> int:
     from hftbook.replay import dump, replay_file, replay_lines
 
+    if path != "-" and os.path.isdir(path):  # a journal directory: its commands, replayed
+        from hftbook.journal.tools import run as run_wal
+
+        return run_wal(argparse.Namespace(action="replay", directory=path, full=False, yes=False,
+                                          progress=False))
     try:
         if path == "-":
             for event in replay_lines(sys.stdin):

@@ -104,6 +104,14 @@ class Exchange:
         self.out.clear()
         return events
 
+    def apply_quiet(self, cmd: object) -> None:
+        """`apply` without rendering the events (recovery replays what it already answered):
+        the same state change, the listeners still see the raw events."""
+        ts = dispatch(self, cmd)
+        for listener in self.listeners:
+            listener(self.out, ts)
+        self.out.clear()
+
     def snapshot(self) -> dict[str, Any]:
         """The whole state as JSON-able data (see `state.py`)."""
         return snapshot(self)
