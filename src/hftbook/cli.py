@@ -84,11 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     sim_shown.add_argument("--no-progress", dest="progress", action="store_const", const=False,
                            help="never show the progress bar")
 
+    p_prof = sub.add_parser("profile", help="learn a VWAP volume profile from events (docs/ALGO.md)")
+    p_prof.add_argument("events", help="JSON lines of events (replay's output, a recorded day)")
+    p_prof.add_argument("--buckets", type=int, required=True, help="one weight per slice interval")
+    p_prof.add_argument("--symbol", help="only this symbol's trades")
+
     from hftbook.journal.tools import add_parser as add_wal_parser
 
     add_wal_parser(sub)
 
     args = parser.parse_args(argv)
+    if args.command == "profile":
+        return _profile(args.events, args.buckets, args.symbol)
     if args.command == "wal":
         from hftbook.journal.tools import run as run_wal
 
@@ -186,6 +193,22 @@ def _points(text: str) -> int:
     if n < 10:
         raise argparse.ArgumentTypeError(f"at least 10 points, not {n}")
     return n + n % 2  # the sampler halves its buckets two by two: an even count
+
+
+def _profile(path: str, buckets: int, symbol: str | None) -> int:
+    """Print the `profile` field for a vwap parent: the trades' volume per time bucket."""
+    import json
+
+    from hftbook.algo.profile import learn_profile
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            weights = learn_profile((json.loads(line) for line in f if line.strip()), buckets, symbol)
+    except (OSError, ValueError) as exc:
+        print(f"hftbook profile: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(weights))
+    return 0
 
 
 def _replay(path: str) -> int:

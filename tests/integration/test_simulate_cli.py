@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -61,3 +62,21 @@ def test_market_alone_and_bad_options(tmp_path: Path) -> None:
     assert bad_algo.returncode == 2 and "iceberg" in bad_algo.stderr
     unwritable = run("--duration-s", "2", "--out", "/dev/null/x", cwd=tmp_path)
     assert unwritable.returncode == 1 and "cannot write the charts" in unwritable.stderr
+
+
+def test_profile_learns_weights_from_events(tmp_path: Path) -> None:
+    """`hftbook profile`: the trades' volume per time bucket, ready for a vwap `profile`."""
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps(e) for e in (
+        {"type": "trade", "ts": 0, "symbol": "X", "qty": "4"},
+        {"type": "trade", "ts": 19, "symbol": "X", "qty": "6"},
+        {"type": "accepted", "ts": 5, "symbol": "X", "qty": "9"},
+    )) + "\n")
+    exe = Path(sys.executable).with_name("hftbook")
+    out = subprocess.run([str(exe), "profile", str(events), "--buckets", "2"], capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == ["4", "6"]
+    bad = subprocess.run([str(exe), "profile", str(tmp_path / "missing"), "--buckets", "2"],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and "hftbook profile" in bad.stderr
