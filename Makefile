@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-quick fuzz clean
+.PHONY: run demo test lint bench bench-quick fuzz crash clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/hftbook serve
+
+demo: $(STAMP)
 	$(BIN)/hftbook demo
 
 lint: $(STAMP)

@@ -1,4 +1,4 @@
-"""The `hftbook` command line: replay, analyze, demo, simulate, wal."""
+"""The `hftbook` command line: serve, client, stats, replay, analyze, demo, simulate, profile, wal."""
 
 from __future__ import annotations
 
@@ -89,11 +89,36 @@ def main(argv: list[str] | None = None) -> int:
     p_prof.add_argument("--buckets", type=int, required=True, help="one weight per slice interval")
     p_prof.add_argument("--symbol", help="only this symbol's trades")
 
+    p_serve = sub.add_parser("serve", help="run the exchange server (WebSocket gateway, journal)")
+    p_serve.add_argument("--config", help="a TOML file (hftbook.server.config); else the defaults")
+    p_serve.add_argument("--port", type=int, help="override the configured port")
+    p_serve.add_argument("--data", help="override the journal directory")
+
+    p_cli = sub.add_parser("client", help="send commands to a running server and print the answers")
+    p_cli.add_argument("commands", nargs="*", help="JSON commands (no user, no ts); none: stdin lines")
+    p_cli.add_argument("--url", default="ws://127.0.0.1:8765")
+    p_cli.add_argument("--key", default="demo-key-1")
+    p_cli.add_argument("--secret", default="demo-secret-1")
+    p_cli.add_argument("--wait", type=float, default=0.3, help="seconds to wait for more answers")
+
+    p_stats = sub.add_parser("stats", help="a running server's latency percentiles and counters")
+    p_stats.add_argument("--url", default="http://127.0.0.1:8765/metrics")
+
     from hftbook.journal.tools import add_parser as add_wal_parser
 
     add_wal_parser(sub)
 
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "client":
+        from hftbook.server.tools import run_client
+
+        return run_client(args.url, args.key, args.secret, args.commands, args.wait)
+    if args.command == "stats":
+        from hftbook.server.tools import run_stats
+
+        return run_stats(args.url)
     if args.command == "profile":
         return _profile(args.events, args.buckets, args.symbol)
     if args.command == "wal":
@@ -193,6 +218,26 @@ def _points(text: str) -> int:
     if n < 10:
         raise argparse.ArgumentTypeError(f"at least 10 points, not {n}")
     return n + n % 2  # the sampler halves its buckets two by two: an even count
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from hftbook.server.app import serve
+    from hftbook.server.config import ConfigError, load
+
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(f"hftbook serve: {exc}", file=sys.stderr)
+        return 2
+    if args.port is not None:
+        cfg.port = args.port
+    if args.data is not None:
+        cfg.data_dir = args.data
+    try:
+        return serve(cfg)
+    except OSError as exc:
+        print(f"hftbook serve: {exc}", file=sys.stderr)
+        return 1
 
 
 def _profile(path: str, buckets: int, symbol: str | None) -> int:

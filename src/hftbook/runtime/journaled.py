@@ -12,11 +12,12 @@ covers them, so a checkpoint never holds a command the journal could lose.
 
 Invariants: the venue's state is always the journal's commands applied in sequence order; a
 recovered JournaledVenue continues the same sequence; nothing here reads a clock except the
-journal's `interval` policy.
+journal's `interval` policy and the commit timer kept for metrics.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from hftbook.algo.engine import Event
@@ -36,6 +37,7 @@ class JournaledVenue:
                                segment=self.recovered.segment, segment_size=self.recovered.segment_size)
         self.checkpoint_every = checkpoint_every
         self._since_checkpoint = 0
+        self.last_commit_ns = 0  # how long the last batch's commit took (metrics)
 
     def process(self, batch: list[Any]) -> list[list[Event]]:
         """Journal and apply a batch; the events of each command, once the batch is committed."""
@@ -46,7 +48,9 @@ class JournaledVenue:
             ts = cmd.get("ts") if isinstance(cmd, dict) else None
             journal.append(ts if type(ts) is int and 0 <= ts <= MAX_UNITS else venue.now, cmd)
             out.append(venue.apply(cmd))
+        t0 = time.perf_counter_ns()
         journal.commit()
+        self.last_commit_ns = time.perf_counter_ns() - t0
         self._since_checkpoint += len(batch)
         if self.checkpoint_every and self._since_checkpoint >= self.checkpoint_every:
             self.checkpoint()
