@@ -35,5 +35,9 @@ bench-quick: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/property
 
+crash: $(STAMP)
+	HFTBOOK_CRASH_POINTS=2000 $(BIN)/python -m pytest tests/integration/test_journal_crash.py
+	HFTBOOK_POWER_SEEDS=20000 $(BIN)/python -m pytest tests/property/test_journal_power_loss.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -118,7 +118,7 @@ def noise_samples(n: int) -> array[int]:
 
 
 def summarize(lat: array[int], pauses: list[int]) -> dict[str, Any]:
-    from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+    from hdrh.histogram import HdrHistogram
 
     hist = HdrHistogram(1, 60_000_000_000, 3)
     for value, count in Counter(lat).items():

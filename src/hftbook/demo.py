@@ -49,7 +49,7 @@ class Percentiles:
     def __init__(self) -> None:
         self.hist: Any = None
         try:
-            from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+            from hdrh.histogram import HdrHistogram
         except ImportError:
             self.source = "sample"
         else:

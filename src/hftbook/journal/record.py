@@ -27,7 +27,6 @@ TRAILER = struct.Struct("<I")
 MAX_PAYLOAD = 1 << 20  # a command is a few hundred bytes; a larger length is damage
 _EXT_DECIMAL = 1
 _EXT_BIGINT = 2
-_INT64 = (-(2**63), 2**64 - 1)  # what MessagePack's integer types hold
 
 
 def segment_name(first_seq: int) -> str:
@@ -44,6 +43,10 @@ def segment_first(name: str) -> int | None:
 def _default(o: object) -> msgpack.ExtType:
     if isinstance(o, Decimal):
         return msgpack.ExtType(_EXT_DECIMAL, str(o).encode())
+    if isinstance(o, int) and not isinstance(o, bool):
+        # Beyond MessagePack's 64-bit integers (msgpack hands them here). Hexadecimal: exact,
+        # and free of CPython's 4300-digit limit on decimal int conversion.
+        return msgpack.ExtType(_EXT_BIGINT, format(o, "x").encode())
     raise TypeError(f"cannot journal a {type(o).__name__}")
 
 
@@ -51,32 +54,18 @@ def _ext(code: int, data: bytes) -> object:
     if code == _EXT_DECIMAL:
         return Decimal(data.decode())
     if code == _EXT_BIGINT:
-        return int(data.decode())
+        return int(data.decode(), 16)
     return msgpack.ExtType(code, data)
 
 
-def _big_ints(v: Any) -> Any:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, int) and not _INT64[0] <= v <= _INT64[1]:
-        return msgpack.ExtType(_EXT_BIGINT, str(v).encode())
-    if isinstance(v, dict):
-        return {k: _big_ints(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_big_ints(x) for x in v]
-    return v
-
-
 def encode_command(cmd: object) -> bytes:
-    try:
-        data: bytes = msgpack.packb(cmd, default=_default)
-    except OverflowError:
-        data = msgpack.packb(_big_ints(cmd), default=_default)
+    # surrogatepass: JSON may hold a lone surrogate (\ud800) that strict UTF-8 refuses.
+    data: bytes = msgpack.packb(cmd, default=_default, unicode_errors="surrogatepass")
     return data
 
 
 def decode_command(payload: bytes) -> Any:
-    return msgpack.unpackb(payload, ext_hook=_ext, strict_map_key=False)
+    return msgpack.unpackb(payload, ext_hook=_ext, strict_map_key=False, unicode_errors="surrogatepass")
 
 
 def frame(seq: int, ts: int, payload: bytes) -> bytes:
@@ -123,7 +112,7 @@ class Scan:
 def scan(data: bytes, first_seq: int) -> Scan:
     """Read a segment's records, expecting sequence numbers from `first_seq` on."""
     if data[: len(MAGIC)] != MAGIC:
-        return Scan([], 0, "bad segment header", len(data) > len(MAGIC))
+        return Scan([], 0, "bad segment header", _resumes(data, 1, first_seq))
     records: list[Record] = []
     append = records.append
     pos = len(MAGIC)
@@ -142,7 +131,8 @@ def scan(data: bytes, first_seq: int) -> Scan:
         if length > MAX_PAYLOAD or end > size or trailer(data, end - 4)[0] != crc32c(data[pos:end - 4]):
             return Scan(records, pos, "bad record", _resumes(data, pos + 1, expect))
         if seq != expect:
-            return Scan(records, pos, f"sequence {seq}, expected {expect}", _resumes(data, pos + 1, expect))
+            # A whole record with a good CRC cannot be a torn write: wrong numbering is damage.
+            return Scan(records, pos, f"sequence {seq}, expected {expect}", True)
         append(Record(seq, ts, data[pos + head:end - 4], pos, end))
         expect += 1
         pos = end

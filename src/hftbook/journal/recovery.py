@@ -87,7 +87,7 @@ def _load_checkpoint(storage: Storage, name: str) -> tuple[int, Venue] | None:
         if venue.state_hash() != body["state_hash"] or body["seq"] != checkpoint_seq(name):
             return None
         return int(body["seq"]), venue
-    except (ValueError, KeyError, TypeError):
+    except Exception:  # any damage (a bad number, a missing key): skip it for an older one
         return None
 
 
@@ -114,35 +114,57 @@ def recover(storage: Storage, repair_tail: bool = True,
         first, name = segs[start]
         raise CorruptJournal(name, 0, f"the log starts at {first} but the state needs {result.next_seq}")
     venue = result.venue
-    for i in range(start, len(segs)):
+    i = start
+    while i < len(segs):
         first, name = segs[i]
-        last = i == len(segs) - 1
-        if first > result.next_seq:
-            raise CorruptJournal(name, 0, f"sequence gap: {result.next_seq} .. {first - 1} missing")
         data = storage.read(name)
         if progress is not None:
             progress(len(data))
         sc = scan(data, first)
+        # The segments after this one that hold nothing (a crash can leave a new segment
+        # empty or torn): a damaged tail followed only by them is still a torn tail.
+        rest = segs[i + 1:]
+        if first > result.next_seq:
+            if not sc.records and not sc.resumes and _hollow(storage, rest):
+                _drop(storage, [name] + [n for _, n in rest], result, repair_tail)
+                break
+            raise CorruptJournal(name, 0, f"sequence gap: {result.next_seq} .. {first - 1} missing")
         for rec in sc.records:
             if rec.seq >= result.next_seq:
                 venue.replay(decode_command(rec.payload))
                 result.replayed += 1
                 result.next_seq = rec.seq + 1
         if sc.bad_offset is not None:
-            if not last or sc.resumes:
+            if sc.resumes or not _hollow(storage, rest):
                 raise CorruptJournal(name, sc.bad_offset, sc.reason)
             result.truncated = (name, sc.bad_offset)
+            _drop(storage, [n for _, n in rest], result, repair_tail)
+            if sc.bad_offset < len(MAGIC):  # not even a whole header: the segment held nothing
+                if repair_tail:
+                    storage.remove(name)
+                break
             if repair_tail:
-                if sc.bad_offset < len(MAGIC):
-                    storage.remove(name)  # not even a whole header: the segment held nothing
-                    continue
                 storage.truncate(name, sc.bad_offset)
-            size = sc.bad_offset
-        else:
-            size = len(data)
-        if last:
-            result.segment, result.segment_size = name, size
+            result.segment, result.segment_size = name, sc.bad_offset
+            break
+        if not rest:
+            result.segment, result.segment_size = name, len(data)
+        i += 1
     return result
+
+
+def _hollow(storage: Storage, segs: list[tuple[int, str]]) -> bool:
+    """Do these segments hold no good record at all? (Read only when there is damage.)"""
+    return all(not scan(storage.read(n), f).records for f, n in segs)
+
+
+def _drop(storage: Storage, names: list[str], result: Recovered, repair: bool) -> None:
+    """Segments past a torn tail hold no record: they go with it."""
+    if names and result.truncated is None:
+        result.truncated = (names[0], 0)
+    if repair:
+        for n in names:
+            storage.remove(n)
 
 
 __all__ = ["CorruptJournal", "Recovered", "checkpoint_name", "checkpoint_seq", "recover", "write_checkpoint"]

@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         for line in lines:
             text = line.strip()
             if text:
-                batch.append(parse_line(text.decode()))
+                try:
+                    batch.append(parse_line(text.decode()))
+                except (ValueError, UnicodeDecodeError, RecursionError):
+                    out.write("refused not-json\n")  # as replay: a malformed line changes nothing
         # Cut into batches of at most --batch; more input waiting goes into the next read.
         for i in range(0, len(batch), args.batch):
             jv.process(batch[i:i + args.batch])

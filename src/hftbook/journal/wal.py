@@ -111,7 +111,9 @@ class Journal:
         self.durable_seq = self.written_seq
 
     def close(self) -> None:
-        """Commit what is buffered and fsync it, whatever the policy."""
+        """Commit what is buffered and fsync it, whatever the policy. After a failure it
+        raises `JournalFailed` again: nothing may be built on a journal that lost data."""
+        self._check()
         if self.failed is None:
             self.commit()
             if self._unsynced:

@@ -24,7 +24,7 @@ from hftbook.algo.engine import Event
 from hftbook.core.types import MAX_UNITS
 from hftbook.journal.recovery import Recovered, recover, write_checkpoint
 from hftbook.journal.storage import Storage
-from hftbook.journal.wal import DEFAULT_SEGMENT_BYTES, Journal
+from hftbook.journal.wal import DEFAULT_SEGMENT_BYTES, Journal, JournalFailed
 
 
 class JournaledVenue:
@@ -44,10 +44,16 @@ class JournaledVenue:
         journal = self.journal
         venue = self.venue
         out: list[list[Event]] = []
-        for cmd in batch:
-            ts = cmd.get("ts") if isinstance(cmd, dict) else None
-            journal.append(ts if type(ts) is int and 0 <= ts <= MAX_UNITS else venue.now, cmd)
-            out.append(venue.apply(cmd))
+        try:
+            for cmd in batch:
+                ts = cmd.get("ts") if isinstance(cmd, dict) else None
+                journal.append(ts if type(ts) is int and 0 <= ts <= MAX_UNITS else venue.now, cmd)
+                out.append(venue.apply(cmd))
+        except BaseException as exc:
+            # Part of the batch is applied and buffered but will never be answered: the
+            # journal and the venue no longer match what clients were told. Stop here.
+            journal.failed = exc
+            raise JournalFailed(f"a command of the batch failed: {exc!r}") from exc
         t0 = time.perf_counter_ns()
         journal.commit()
         self.last_commit_ns = time.perf_counter_ns() - t0
