@@ -101,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     p_cli.add_argument("--secret", default="demo-secret-1")
     p_cli.add_argument("--wait", type=float, default=0.3, help="seconds to wait for more answers")
 
+    p_load = sub.add_parser("load", help="open-loop load on a server; latency from planned send times")
+    p_load.add_argument("--url", default="ws://127.0.0.1:8765")
+    p_load.add_argument("--rate", type=int, default=2000, help="commands per second (default 2000)")
+    p_load.add_argument("--seconds", type=float, default=10.0)
+    p_load.add_argument("--connections", type=int, default=4)
+    p_load.add_argument("--symbol", default="AAPL")
+    p_load.add_argument("--seed", type=int, default=1)
+    p_load.add_argument("--png", help="write a latency-by-percentile chart here")
+
     p_stats = sub.add_parser("stats", help="a running server's latency percentiles and counters")
     p_stats.add_argument("--url", default="http://127.0.0.1:8765/metrics")
 
@@ -115,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         from hftbook.server.tools import run_client
 
         return run_client(args.url, args.key, args.secret, args.commands, args.wait)
+    if args.command == "load":
+        return _load(args)
     if args.command == "stats":
         from hftbook.server.tools import run_stats
 
@@ -238,6 +249,27 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"hftbook serve: {exc}", file=sys.stderr)
         return 1
+
+
+def _load(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hftbook.server.load import plot, report, run_load
+
+    if args.rate < 1 or args.seconds <= 0 or args.connections < 1:
+        print("hftbook load: --rate, --seconds and --connections must be positive", file=sys.stderr)
+        return 2
+    try:
+        r = asyncio.run(run_load(args.url, args.rate, args.seconds, args.connections, args.symbol,
+                                 seed=args.seed, progress=sys.stderr.isatty()))
+    except OSError as exc:
+        print(f"hftbook load: {exc}", file=sys.stderr)
+        return 1
+    print(report(r, args.rate))
+    if args.png:
+        plot(r, args.png, f"{args.rate:,}/s over {args.connections} connections")
+        print(f"wrote {args.png}", file=sys.stderr)
+    return 0
 
 
 def _profile(path: str, buckets: int, symbol: str | None) -> int:
