@@ -44,7 +44,7 @@ class AsyncClient:
 
     @classmethod
     async def open(cls, url: str, api_key: str, secret: str, heartbeat_s: float = 10.0) -> AsyncClient:
-        conn = await connect(url, max_size=1 << 22)
+        conn = await connect(url, max_size=1 << 22, compression=None)
         c = cls(conn)
         ts = time.time_ns()
         await conn.send(json.dumps({"op": "logon", "api_key": api_key, "ts": ts,

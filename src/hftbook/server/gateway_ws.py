@@ -56,7 +56,7 @@ class WsGateway:
 
     async def start(self) -> Server:
         return await serve(self._handle, self.cfg.host, self.cfg.port, process_request=self._http,
-                           max_size=1 << 20, ping_interval=None)
+                           max_size=1 << 20, ping_interval=None, compression=None)
 
     def _http(self, conn: ServerConnection, request: Request) -> Response | None:
         if request.path == "/metrics":
