@@ -152,6 +152,12 @@ def test_admin_halts_and_subscribers_see_market_data(tmp_path: Path) -> None:
             await admin.send({"cmd": "halt", "symbol": "SPY"})
             halted = (await until(watcher, lambda m: "md" in m))[-1]["md"]
             assert (halted["type"], halted["reason"]) == ("halted", "manual")
+            # An admin's kill switch: the admin sees what it did, the user loses their orders.
+            await admin.send({"cmd": "kill_switch", "user": "demo1", "active": True})
+            kill = (await until(admin, lambda m: m.get("event", {}).get("type") == "kill_switch"))[-1]
+            assert kill["event"]["user"] == "demo1"
+            gone = (await until(a, lambda m: m.get("event", {}).get("type") == "cancelled"))[-1]["event"]
+            assert (gone["id"], gone["reason"]) == (1, "killed")
             for c in (admin, watcher, a, b):
                 await c.close()
     run(go())

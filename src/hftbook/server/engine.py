@@ -11,8 +11,9 @@ nothing else came, so time-driven work (algorithm slices, GTD expiry, timed halt
 Routing: an event naming a `user` goes to every session of that user (a `trade` to both
 parties, each copy without the other party's user and client id); an answer without a user
 (a query, a refusal of a command with no valid user) goes to the session that sent the
-command; `halted`/`resumed`/`indicative` and trades reach market-data subscribers of the
-symbol as `md` messages.
+command, and so does everything an admin's command caused (a user's `kill_switch`);
+`halted`/`resumed`/`indicative` and trades reach market-data subscribers of the symbol as
+`md` messages.
 
 Invariants: the venue is touched by one thread at a time (the batch's worker; routing waits
 for it); commands are applied in queue order, which is the journal's order; a failed journal
@@ -135,8 +136,9 @@ class Engine:
             for s in targets:
                 s.send({"event": ev})
                 sent = sent or s is origin
-            if not sent and origin is not None and (not isinstance(user, str) or kind == "rejected"):
-                origin.send({"event": ev})
+            if not sent and origin is not None and (not isinstance(user, str) or kind == "rejected"
+                                                     or origin.admin):
+                origin.send({"event": ev})  # its own answer, or what an admin's command did
         if kind in _MD_TYPES:
             md = dict(ev)
             if kind == "trade":
