@@ -25,7 +25,8 @@ from hftbook.server.config import ServerConfig
 
 @asynccontextmanager
 async def running(tmp: Path, **settings: Any) -> AsyncIterator[Server]:
-    cfg = replace(ServerConfig(), port=0, data_dir=str(tmp / "data"), tick_s=0.05, **settings)
+    cfg = replace(ServerConfig(), port=0, binary_port=0, data_dir=str(tmp / "data"), tick_s=0.05,
+                  **settings)
     server = Server(cfg)
     task = asyncio.create_task(server.run())
     await asyncio.wait_for(server.ready.wait(), 10)

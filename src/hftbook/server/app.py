@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from hftbook.server.config import ServerConfig
 from hftbook.server.engine import Engine
+from hftbook.server.gateway_tcp import TcpGateway
 from hftbook.server.gateway_ws import WsGateway
 from hftbook.server.metrics import Metrics
 
@@ -33,9 +34,11 @@ class Server:
         self.metrics = Metrics()
         self.engine: Engine | None = None
         self.gateway: WsGateway | None = None
+        self.binary: TcpGateway | None = None
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
         self.port = cfg.port
+        self.binary_port = cfg.binary_port
 
     def stop(self) -> None:
         self._stop.set()
@@ -45,6 +48,9 @@ class Server:
         gateway = self.gateway = WsGateway(self.cfg, engine, self.metrics)
         ws = await gateway.start()
         self.port = ws.sockets[0].getsockname()[1] if ws.sockets else self.cfg.port
+        binary = self.binary = TcpGateway(self.cfg, engine, self.metrics, gateway.sessions)
+        tcp = await binary.start()
+        self.binary_port = tcp.sockets[0].getsockname()[1] if tcp.sockets else self.cfg.binary_port
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -62,12 +68,15 @@ class Server:
             status = 1
         else:
             await gateway.shutdown()
+            binary.accepting = False
             await engine.queue.put(None)  # after everything already queued
             await engine_task
             gateway.close_all("shutdown")
         await asyncio.sleep(0.05)  # let the writers send their logouts
         ws.close()
+        tcp.close()
         await ws.wait_closed()
+        await tcp.wait_closed()
         engine.close()
         return status
 
@@ -86,8 +95,9 @@ def serve(cfg: ServerConfig) -> int:
         task = asyncio.create_task(server.run())
         await server.ready.wait()
         where = f"{cfg.host}:{server.port}"
-        print(f"hftbook serve: ws://{where}  (metrics: http://{where}/metrics; journal in {cfg.data_dir}/, "
-              f"fsync {cfg.fsync}; Ctrl-C stops)", file=sys.stderr, flush=True)
+        print(f"hftbook serve: ws://{where} (JSON), tcp://{cfg.host}:{server.binary_port} (SBE); metrics "
+              f"http://{where}/metrics; journal in {cfg.data_dir}/, fsync {cfg.fsync}; Ctrl-C stops",
+              file=sys.stderr, flush=True)
         return await task
 
     with asyncio.Runner(loop_factory=factory) as runner:

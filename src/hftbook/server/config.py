@@ -1,6 +1,7 @@
 """The server's settings: embedded defaults (so `make run` needs no file) and a TOML file.
 
-    [server]            host, port, data_dir, fsync ("batch" | "interval" | "none"),
+    [server]            host, port (JSON over WebSocket), binary_port (SBE over TCP), data_dir,
+                        fsync ("batch" | "interval" | "none"),
                         checkpoint_every, max_connections, max_batch, cancel_on_disconnect,
                         logon_timeout_s, heartbeat_s (the default a logon may lower or raise,
                         1-60), send_queue (messages a slow consumer may fall behind), throttle
@@ -47,7 +48,8 @@ DEFAULT_USERS = [UserConfig(f"demo{i}", f"demo-key-{i}", f"demo-secret-{i}") for
 @dataclass
 class ServerConfig:
     host: str = "127.0.0.1"
-    port: int = 8765
+    port: int = 8765  # the WebSocket JSON gateway (and /metrics)
+    binary_port: int = 8766  # the SBE gateway over TCP
     data_dir: str = "data"
     fsync: str = "batch"
     checkpoint_every: int = 100_000
@@ -69,7 +71,7 @@ class ServerConfig:
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
-    "host": str, "port": int, "data_dir": str, "fsync": str, "checkpoint_every": int,
+    "host": str, "port": int, "binary_port": int, "data_dir": str, "fsync": str, "checkpoint_every": int,
     "max_connections": int, "max_batch": int, "cancel_on_disconnect": bool,
     "logon_timeout_s": (int, float), "heartbeat_s": (int, float), "send_queue": int, "throttle": int,
     "throttle_burst": int, "logon_window_s": (int, float), "tick_s": (int, float),
@@ -97,8 +99,9 @@ def load(path: str | None) -> ServerConfig:
         setattr(cfg, key, value)
     if cfg.fsync not in ("batch", "interval", "none"):
         raise ConfigError("[server] fsync: batch, interval or none")
-    for key in ("port", "max_connections", "max_batch", "send_queue", "throttle", "throttle_burst"):
-        if getattr(cfg, key) < (0 if key == "port" else 1):
+    for key in ("port", "binary_port", "max_connections", "max_batch", "send_queue", "throttle",
+                "throttle_burst"):
+        if getattr(cfg, key) < (0 if key in ("port", "binary_port") else 1):
             raise ConfigError(f"[server] {key}: out of range")
     if "instrument" in data:
         cfg.instruments = [dict(i) for i in data["instrument"]]

@@ -36,7 +36,7 @@ class Session:
         self.admin = False
         self.seq_in = 0
         self.seq_out = 0
-        self.out: asyncio.Queue[str | None] = asyncio.Queue(queue_size)
+        self.out: asyncio.Queue[str | bytes | None] = asyncio.Queue(queue_size)  # frames to send
         self.rate = rate
         self.burst = burst
         self.tokens = float(burst)
