@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from bench.codec import table as codec_table
 from bench.gc_policy import POLICIES
 from bench.host import CpuWatch
 from bench.journal import target_rows as journal_rows
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: stops done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
         lines, checks["stop_index"] = stop_report_lines(stops)
         table += "\n" + "\n".join(lines)
-    risk = journal = None
+    risk = journal = codec = None
     if not args.scenario:
         t0 = time.perf_counter()
         print("bench: risk checks ...", file=sys.stderr, flush=True)
@@ -159,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: journal done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
         lines, checks["journal"] = journal_rows(journal)
         table += "\n" + "\n".join(lines)
+        codec = run_module_child("bench.codec", args, ["--json"])
+        table += "\n\nWire codecs (ns per message, bytes):\n\n" + codec_table(codec)
     contention, note = cpu.contention(time.perf_counter() - started)
     if note is not None:
         table += "\n" + note
@@ -186,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "market_data": marketdata,
         "risk_checks": risk,
         "journal": journal,
+        "codec": codec,
     }
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}",
