@@ -44,6 +44,7 @@ from bench.journal import target_rows as journal_rows
 from bench.marketdata import target_row as marketdata_row
 from bench.measurements import measure_scenario
 from bench.report import plot, report
+from bench.ring import target_rows as ring_rows
 from bench.risk import target_row as risk_row
 from bench.stops import report_lines as stop_report_lines
 from hftbook.runtime.gcpolicy import ENGINE_GC_THRESHOLDS
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: stops done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
         lines, checks["stop_index"] = stop_report_lines(stops)
         table += "\n" + "\n".join(lines)
-    risk = journal = codec = None
+    risk = journal = codec = ring = None
     if not args.scenario:
         t0 = time.perf_counter()
         print("bench: risk checks ...", file=sys.stderr, flush=True)
@@ -159,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         journal = run_module_child("bench.journal", args, ["--json"])
         print(f"bench: journal done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
         lines, checks["journal"] = journal_rows(journal)
+        table += "\n" + "\n".join(lines)
+        print("bench: ring buffer ...", file=sys.stderr, flush=True)
+        ring = run_module_child("bench.ring", args, ["--json"])
+        lines, checks["ring"] = ring_rows(ring)
         table += "\n" + "\n".join(lines)
         codec = run_module_child("bench.codec", args, ["--json"])
         table += "\n\nWire codecs (ns per message, bytes):\n\n" + codec_table(codec)
@@ -190,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "risk_checks": risk,
         "journal": journal,
         "codec": codec,
+        "ring": ring,
     }
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}",
