@@ -14,18 +14,14 @@ from test_server import running
 
 from hftbook import protocol as p
 from hftbook.server.app import Server
+from hftbook.server.binary_client import BinaryClient
 
 
-class Bin:
-    """A minimal binary client: frames out with consecutive seqNums, messages in."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.seq = 0
-        self.dec = p.FrameDecoder()
+class Bin(BinaryClient):
+    """The library's client, plus a way to log on with a chosen signature and `until`."""
 
     @classmethod
-    async def open(cls, server: Server, key: str = "demo-key-1", secret: str = "demo-secret-1",
+    async def open(cls, server: Server, key: str = "demo-key-1", secret: str = "demo-secret-1",  # type: ignore[override]
                    signature: bytes | None = None) -> tuple[Bin, p.Message]:
         r, w = await asyncio.open_connection("127.0.0.1", server.binary_port)
         c = cls(r, w)
@@ -35,30 +31,12 @@ class Bin:
         await c.send(logon)
         return c, await c.recv()
 
-    async def send(self, m: p.Message) -> None:
-        self.seq += 1
-        self.writer.write(p.encode_frame(m, self.seq))
-        await self.writer.drain()
-
-    async def recv(self, timeout: float = 5.0) -> p.Message:
-        while True:
-            item = self.dec.next_message()
-            if item is not None:
-                return item[1]
-            chunk = await asyncio.wait_for(self.reader.read(1 << 16), timeout)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.dec.feed(chunk)
-
     async def until(self, kind: type, limit: int = 30) -> Any:
         for _ in range(limit):
             m = await self.recv()
             if isinstance(m, kind):
                 return m
         raise AssertionError(f"no {kind.__name__}")
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 def run(coro: Any) -> Any:
@@ -113,6 +91,26 @@ def test_binary_bad_input(tmp_path: Path) -> None:
             bye = await c.until(p.Logout)
             assert bye.reason == "bad_sequence"
             c.close()
+            # An unsupported version (0) and a wrong schema id: business rejects.
+            for schema, version, reason in ((p.SCHEMA_ID, 0, "unsupported_version"), (77, 1, "wrong_schema")):
+                c2, _ = await Bin.open(server, "demo-key-4", "demo-secret-4")
+                body = struct.pack("<HHHHQ", 0, 1, schema, version, 2)
+                c2.writer.write(struct.pack("<I", len(body)) + body)
+                assert (await c2.until(p.BusinessReject)).reason == reason
+                c2.close()
+            # An order before the logon, and a replayed logon: refused.
+            r, w = await asyncio.open_connection("127.0.0.1", server.binary_port)
+            early = Bin(r, w)
+            await early.send(p.NewOrder("z", "SPY", "buy", "market", qty=p.mantissa("1")))
+            assert (await early.until(p.Logout)).reason == "auth_failed"
+            early.close()
+            logon = p.signed_logon(b"demo-secret-1", "demo-key-1", time.time_ns(), 5000)
+            for expected in (p.Logon, p.Logout):
+                r, w = await asyncio.open_connection("127.0.0.1", server.binary_port)
+                again = Bin(r, w)
+                await again.send(logon)
+                assert isinstance(await again.recv(), expected)
+                again.close()
             # An impossible length ends the stream.
             d, _ = await Bin.open(server, "demo-key-2", "demo-secret-2")
             d.writer.write(struct.pack("<I", 1 << 30))
@@ -136,4 +134,22 @@ def test_a_client_leaving_at_every_byte_does_not_hurt_the_others(tmp_path: Path)
                                         price=p.mantissa("600")))
             assert (await other.until(p.ExecutionReportNew)).cl_ord_id == "y"
             other.close()
+    run(go())
+
+
+def test_the_binary_client_library(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with running(tmp_path) as server:
+            c = await BinaryClient.open("127.0.0.1", server.binary_port, "demo-key-2", "demo-secret-2")
+            assert isinstance(c.logon, p.Logon)
+            await c.send(p.NewOrder("a1", "AAPL", "buy", "limit", qty=p.mantissa("5"),
+                                    price=p.mantissa("190")))
+            report = await c.recv()
+            assert isinstance(report, p.ExecutionReportNew) and report.cl_ord_id == "a1"
+            c.close()
+            try:
+                await BinaryClient.open("127.0.0.1", server.binary_port, "demo-key-2", "wrong")
+                raise AssertionError("a wrong secret logged on")
+            except ConnectionError as exc:
+                assert "auth_failed" in str(exc)
     run(go())

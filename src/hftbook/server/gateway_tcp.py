@@ -141,7 +141,9 @@ class TcpGateway:
                 data = await session.out.get()
                 if data is None:
                     break
+                t0 = time.perf_counter_ns()
                 writer.write(data if isinstance(data, bytes) else data.encode())
+                self.metrics.record("send", time.perf_counter_ns() - t0)
                 if session.out.empty():
                     await writer.drain()
             reason = {"logout": "user_request", "shutdown": "shutdown", "idle_timeout": "heartbeat_timeout",

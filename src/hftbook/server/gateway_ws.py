@@ -93,7 +93,9 @@ class WsGateway:
                 msg = await session.out.get()
                 if msg is None:
                     break
+                t0 = time.perf_counter_ns()
                 await conn.send(msg)
+                self.metrics.record("send", time.perf_counter_ns() - t0)
             if session.closed not in ("disconnected", None):
                 await conn.send(json.dumps({"type": "logout", "reason": session.closed,
                                             "seq": session.seq_out + 1}))

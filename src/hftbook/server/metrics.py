@@ -6,6 +6,7 @@ Stages (nanoseconds, `time.perf_counter_ns`, a monotonic clock; reading it costs
 - `queue`: from the gateway handing a command to the engine to its batch starting;
 - `apply`: the venue applying one command (the batch's apply time / its commands);
 - `journal`: one batch's commit (write + fsync under `batch`);
+- `send`: one message handed to the socket (WebSocket framing, or the SBE frame written);
 - `wire_to_wire`: from a message's arrival to its first answer handed to the socket.
 
 Invariants: recording is O(1) and never raises on an out-of-range value (it is clamped);
@@ -21,7 +22,7 @@ from hdrh.histogram import HdrHistogram
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
-STAGES = ("decode", "queue", "apply", "journal", "wire_to_wire")
+STAGES = ("decode", "queue", "apply", "journal", "send", "wire_to_wire")
 QUANTILES = (0.5, 0.9, 0.99, 0.999)
 _MAX_NS = 60 * 10**9
 
