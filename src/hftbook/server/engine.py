@@ -167,6 +167,23 @@ class Engine:
             return True
         return False
 
+    async def end_session(self, session: Session) -> None:
+        """A session is over (either gateway): forget it, and cancel its user's orders when it
+        was the user's last one and the server cancels on disconnect."""
+        if self.detach(session) and self.cfg.cancel_on_disconnect and session.user is not None:
+            await self.queue.put((None, {"cmd": "cancel_all", "user": session.user}, time.perf_counter_ns()))
+
+    def idle(self, session: Session) -> bool:
+        """A read timed out: heartbeat if the session has been quiet, True when the client has
+        been silent for twice its heartbeat (the session is then closed `idle_timeout`)."""
+        now = time.monotonic()
+        if now - session.last_recv > 2 * session.heartbeat_s:
+            session.close("idle_timeout")
+            return True
+        if now - session.last_sent >= session.heartbeat_s:
+            session.send({"type": "heartbeat"})
+        return False
+
     def subscribe(self, session: Session, symbols: list[str]) -> list[str]:
         """Subscribe to symbols' market data; returns the unknown ones."""
         known = set(self.symbols())

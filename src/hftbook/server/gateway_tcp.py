@@ -131,9 +131,7 @@ class TcpGateway:
             session.close(session.closed or "disconnected")
             self.sessions.discard(session)
             await task
-            if self.engine.detach(session) and cfg.cancel_on_disconnect and session.user is not None:
-                await self.engine.queue.put((None, {"cmd": "cancel_all", "user": session.user},
-                                             time.perf_counter_ns()))
+            await self.engine.end_session(session)
 
     async def _writer(self, writer: asyncio.StreamWriter, session: BinarySession) -> None:
         try:
@@ -215,12 +213,8 @@ class TcpGateway:
             try:
                 item = await self._next(reader, decoder, session.heartbeat_s)
             except TimeoutError:
-                now = time.monotonic()
-                if now - session.last_recv > 2 * session.heartbeat_s:
-                    session.close("idle_timeout")
+                if self.engine.idle(session):
                     return
-                if now - session.last_sent >= session.heartbeat_s:
-                    session.send({"type": "heartbeat"})
                 continue
             except p.MessageTooLarge:
                 session.close("message_too_large")

@@ -83,9 +83,7 @@ class WsGateway:
             session.close(session.closed or "disconnected")
             self.sessions.discard(session)
             await writer
-            if self.engine.detach(session) and cfg.cancel_on_disconnect and session.user is not None:
-                await self.engine.queue.put((None, {"cmd": "cancel_all", "user": session.user},
-                                             time.perf_counter_ns()))
+            await self.engine.end_session(session)
 
     async def _writer(self, conn: ServerConnection, session: Session) -> None:
         try:
@@ -139,12 +137,8 @@ class WsGateway:
             try:
                 raw = await asyncio.wait_for(conn.recv(), session.heartbeat_s)
             except TimeoutError:
-                now = time.monotonic()
-                if now - session.last_recv > 2 * session.heartbeat_s:
-                    session.close("idle_timeout")
+                if self.engine.idle(session):
                     return
-                if now - session.last_sent >= session.heartbeat_s:
-                    session.send({"type": "heartbeat"})
                 continue
             received = time.perf_counter_ns()
             session.last_recv = time.monotonic()
