@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p_serve = sub.add_parser("serve", help="run the exchange server (WebSocket gateway, journal)")
     p_serve.add_argument("--config", help="a TOML file (hftbook.server.config); else the defaults")
-    p_serve.add_argument("--port", type=int, help="override the configured port")
+    p_serve.add_argument("--port", type=int, help="override the JSON gateway's port")
+    p_serve.add_argument("--binary-port", type=int, help="override the SBE gateway's port")
     p_serve.add_argument("--data", help="override the journal directory")
 
     p_cli = sub.add_parser("client", help="send commands to a running server and print the answers")
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     p_cli.add_argument("--wait", type=float, default=0.3, help="seconds to wait for more answers")
 
     p_load = sub.add_parser("load", help="open-loop load on a server; latency from planned send times")
-    p_load.add_argument("--url", default="ws://127.0.0.1:8765")
+    p_load.add_argument("--url", default="ws://127.0.0.1:8765", help="ws://... (JSON), tcp://host:port (SBE)")
     p_load.add_argument("--rate", type=int, default=2000, help="commands per second (default 2000)")
     p_load.add_argument("--seconds", type=float, default=10.0)
     p_load.add_argument("--connections", type=int, default=4)
@@ -242,6 +243,8 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     if args.port is not None:
         cfg.port = args.port
+    if args.binary_port is not None:
+        cfg.binary_port = args.binary_port
     if args.data is not None:
         cfg.data_dir = args.data
     try:

@@ -153,3 +153,14 @@ def test_the_binary_client_library(tmp_path: Path) -> None:
             except ConnectionError as exc:
                 assert "auth_failed" in str(exc)
     run(go())
+
+
+def test_open_loop_load_over_the_binary_gateway(tmp_path: Path) -> None:
+    from hftbook.server.load import run_load
+
+    async def go() -> None:
+        async with running(tmp_path) as server:
+            r = await run_load(f"tcp://127.0.0.1:{server.binary_port}", rate=400, seconds=1.0, connections=2,
+                               seed=3, progress=False)
+            assert r.planned == r.sent == r.answered == 400
+    run(go())

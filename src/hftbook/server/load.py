@@ -1,6 +1,7 @@
 """`hftbook load`: an open-loop load generator for a running server.
 
-Commands are planned at a fixed rate (`--rate` per second, spread over `--connections`
+`--url ws://...` drives the JSON gateway, `--url tcp://host:port` the SBE one. Commands are
+planned at a fixed rate (`--rate` per second, spread over `--connections`
 sessions round-robin) and sent at their planned times whatever the server does; each one's
 latency is measured from its *planned* send time to its first answer, so a server that
 stalls is charged for every command that should have gone out meanwhile (no coordinated
@@ -26,6 +27,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from hftbook import protocol as p
+from hftbook.server.binary_client import BinaryClient
 from hftbook.server.client import AsyncClient
 
 
@@ -45,9 +48,65 @@ class LoadResult:
         return out
 
 
+class _Json:
+    """The JSON gateway as the load's transport."""
+
+    def __init__(self, c: AsyncClient) -> None:
+        self.c = c
+
+    async def send(self, cmd: dict[str, Any]) -> None:
+        await self.c.send(cmd)
+
+    async def answer(self) -> tuple[Any, str]:
+        """(client id, what: accepted / rested / rejected / other) of the next message."""
+        msg = await self.c.recv(None)
+        ev = msg.get("event")
+        if ev is None:
+            return None, "rejected" if msg.get("type") == "session_reject" else "other"
+        kind = ev["type"]
+        return ev.get("id"), "rested" if kind == "accepted" and ev.get("rests") else kind
+
+    async def close(self) -> None:
+        await self.c.close()
+
+
+class _Binary:
+    """The SBE gateway as the load's transport (commands become their protocol messages)."""
+
+    def __init__(self, c: BinaryClient) -> None:
+        self.c = c
+        self.ioc: set[Any] = set()
+
+    async def send(self, cmd: dict[str, Any]) -> None:
+        if cmd.get("tif") == "ioc":
+            self.ioc.add(cmd["id"])
+        await self.c.send(p.message_from_command(cmd))
+
+    async def answer(self) -> tuple[Any, str]:
+        msg = await self.c.recv(None)
+        if isinstance(msg, p.ExecutionReportNew):
+            cid = msg.cl_ord_id
+            return cid, "accepted" if cid in self.ioc else "rested"
+        if isinstance(msg, p.ExecutionReportRejected):
+            return msg.cl_ord_id, "rejected"
+        if isinstance(msg, p.BusinessReject):
+            return None, "rejected"
+        return getattr(msg, "cl_ord_id", None), "other"
+
+    async def close(self) -> None:
+        self.c.close()
+
+
+async def _open(url: str, key: str, secret: str) -> _Json | _Binary:
+    if url.startswith("tcp://"):
+        host, _, port = url[len("tcp://"):].rpartition(":")
+        return _Binary(await BinaryClient.open(host, int(port), key, secret, heartbeat_ms=30_000))
+    return _Json(await AsyncClient.open(url, key, secret, heartbeat_s=30))
+
+
 async def _connection(url: str, key: str, secret: str, times: list[int], symbol: str, mid: float,
                       tick: float, rng: random.Random, result: LoadResult, timeout: float) -> None:
-    c = await AsyncClient.open(url, key, secret, heartbeat_s=30)
+    c = await _open(url, key, secret)
     pending: dict[Any, int] = {}  # client id -> planned ns
     live: list[Any] = []  # answered resting orders of this connection, cancel candidates
     done = asyncio.Event()
@@ -55,23 +114,21 @@ async def _connection(url: str, key: str, secret: str, times: list[int], symbol:
     async def reader() -> None:
         while True:
             try:
-                msg = await c.recv(None)
+                cid, kind = await c.answer()
             except Exception:  # the connection closed: stop reading
                 done.set()
                 return
-            ev = msg.get("event")
-            cid = ev.get("id") if ev is not None else None
             if cid in pending:
                 planned = pending.pop(cid)
-                if ev is not None and ev["type"] == "accepted" and ev.get("rests"):
+                if kind == "rested":
                     live.append(cid)  # resting and answered: a later cancel may name it
                 result.hist.record_value(max(1, time.perf_counter_ns() - planned))
                 result.answered += 1
-                if ev is not None and ev["type"] == "rejected":
+                if kind == "rejected":
                     result.refused += 1
                 if not pending and done.is_set():
                     return
-            elif msg.get("type") == "session_reject":
+            elif kind == "rejected" and cid is None:
                 result.refused += 1
 
     task = asyncio.create_task(reader())
