@@ -8,6 +8,7 @@
 - ``profile``: a volume profile learned from historical trades.
 """
 
+from hftbook.algo.parent import planned_target
 from hftbook.algo.venue import Venue
 
-__all__ = ["Venue"]
+__all__ = ["Venue", "planned_target"]

@@ -10,10 +10,12 @@ dict in insertion order: child order).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from hftbook.algo.params import AlgoSpec
+from hftbook.algo.params import AlgoSpec, parse_algo
 from hftbook.algo.schedule import pov_target, slice_times, twap_target, vwap_target
 from hftbook.core.instrument import Instrument
 from hftbook.core.numbers import fraction_str
@@ -115,4 +117,18 @@ class Parent:
         self.reported = d["reported"]
 
 
-__all__ = ["EXTRA_PLACES", "Parent"]
+def planned_target(cmd: dict[str, Any], tick: Decimal, lot: Decimal) -> Callable[[int, int], int]:
+    """The schedule of the parent an `algo` command (or its `algo_started` echo) describes:
+    a function of (t, the others' lots traded since start: `pov` only) giving the target in
+    lots at t, exactly as the engine computes it (for charts and audits)."""
+    spec = parse_algo(dict(cmd, cmd="algo"), {cmd["symbol"]: (tick, lot)})
+    parent = Parent(spec, 0)
+
+    def target(t: int, others: int = 0) -> int:
+        parent.others = others
+        return 0 if t < spec.start else parent.target(t)
+
+    return target
+
+
+__all__ = ["EXTRA_PLACES", "Parent", "planned_target"]

@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hftbook.algo.params import parse_algo
-from hftbook.algo.parent import Parent
+from hftbook.algo import planned_target
 from hftbook.sim.market import Event, SimResult, Trade
 
 
@@ -102,20 +101,18 @@ def participation(run: ParentRun, result: SimResult) -> float | None:
 def target_path(run: ParentRun, result: SimResult, times: list[int]) -> list[int]:
     """The target (lots) at each of `times` (non-decreasing), as the engine computes it."""
     inst = result.inst
-    cmd = {"cmd": "algo", **{k: v for k, v in run.started.items() if k not in ("type", "ts")}}
-    spec = parse_algo(cmd, {inst.symbol: (inst.tick, inst.lot)})
-    parent = Parent(spec, 0)
+    target = planned_target({k: v for k, v in run.started.items() if k not in ("type", "ts")}, inst.tick,
+                            inst.lot)
     trades = window(run, result)
     out: list[int] = []
-    i = 0
+    i = others = 0
     for t in times:
-        if spec.algo == "pov":
-            while i < len(trades) and trades[i].ts <= t:
-                tr = trades[i]
-                if not (run.owns(tr.taker, tr.taker_id) or run.owns(tr.maker, tr.maker_id)):
-                    parent.others += tr.qty
-                i += 1
-        out.append(parent.target(t) if t >= run.start_ts else 0)
+        while i < len(trades) and trades[i].ts <= t:
+            tr = trades[i]
+            if not (run.owns(tr.taker, tr.taker_id) or run.owns(tr.maker, tr.maker_id)):
+                others += tr.qty  # what pov follows (the other algorithms ignore it)
+            i += 1
+        out.append(target(t, others))
     return out
 
 
