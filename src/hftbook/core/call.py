@@ -121,10 +121,7 @@ def uncross(ex: Exchange, book: OrderBook) -> None:
         pass
     for o in book.held:
         if o.qty:
-            rem = o.qty
-            o.qty = 0
-            del ex.live[o.user][o.cid]
-            ex.out.append((EV_CANCELLED, o, "no_liquidity", rem))
+            ex.cancel_order(o, "no_liquidity")
     book.held = []
 
 
@@ -206,12 +203,9 @@ def _take(ex: Exchange, o: Order, q: int) -> None:
 
 
 def _cancel(ex: Exchange, o: Order) -> None:
-    rem = open_qty(o)
+    ex.cancel_order(o, "stp")
     if o.ice is not None:
         o.ice.reserve = 0  # finished: the walk's open_qty must read 0 for it
-    unlink(o)
-    del ex.live[o.user][o.cid]
-    ex.out.append((EV_CANCELLED, o, "stp", rem))
 
 
 def _self_match(ex: Exchange, maker: Order, taker: Order) -> None:
