@@ -88,6 +88,16 @@ def run_module_child(module: str, args: argparse.Namespace, extra: Sequence[str]
     return data
 
 
+def timed_child(label: str, module: str, args: argparse.Namespace,
+                extra: Sequence[str] = ()) -> dict[str, Any]:
+    """`run_module_child` with its progress lines on stderr."""
+    t0 = time.perf_counter()
+    print(f"bench: {label} ...", file=sys.stderr, flush=True)
+    data = run_module_child(module, args, extra)
+    print(f"bench: {label} done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+    return data
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes: finishes in under a minute")
@@ -133,40 +143,21 @@ def main(argv: list[str] | None = None) -> int:
         results.append(run_child(name, args, sizes, policies))
         print(f"bench: {name} done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
     table, checks = report(results, policies)
-    stops = marketdata = None
+    children: dict[str, Any] = {}  # each separate measurement's results, by its key in the JSON
     if not args.scenario and not args.no_stops:
-        t0 = time.perf_counter()
-        print("bench: stops ...", file=sys.stderr, flush=True)
-        stops = run_module_child("bench.stops", args)
-        print(f"bench: stops done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
-        lines, checks["stop_index"] = stop_report_lines(stops)
+        children["stops"] = timed_child("stops", "bench.stops", args)
+        lines, checks["stop_index"] = stop_report_lines(children["stops"])
         table += "\n" + "\n".join(lines)
-    risk = journal = codec = ring = None
     if not args.scenario:
-        t0 = time.perf_counter()
-        print("bench: risk checks ...", file=sys.stderr, flush=True)
-        risk = run_module_child("bench.risk", args, ["--json"])
-        print(f"bench: risk checks done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
-        lines, checks["risk_checks"] = risk_row(risk)
-        table += "\n" + "\n".join(lines)
-        t0 = time.perf_counter()
-        print("bench: market data ...", file=sys.stderr, flush=True)
-        marketdata = run_module_child("bench.marketdata", args, ["--json"])
-        print(f"bench: market data done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
-        lines, checks["market_data"] = marketdata_row(marketdata)
-        table += "\n" + "\n".join(lines)
-        t0 = time.perf_counter()
-        print("bench: journal ...", file=sys.stderr, flush=True)
-        journal = run_module_child("bench.journal", args, ["--json"])
-        print(f"bench: journal done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
-        lines, checks["journal"] = journal_rows(journal)
-        table += "\n" + "\n".join(lines)
-        print("bench: ring buffer ...", file=sys.stderr, flush=True)
-        ring = run_module_child("bench.ring", args, ["--json"])
-        lines, checks["ring"] = ring_rows(ring)
-        table += "\n" + "\n".join(lines)
-        codec = run_module_child("bench.codec", args, ["--json"])
-        table += "\n\nWire codecs (ns per message, bytes):\n\n" + codec_table(codec)
+        for label, module, key, rows in (("risk checks", "bench.risk", "risk_checks", risk_row),
+                                         ("market data", "bench.marketdata", "market_data", marketdata_row),
+                                         ("journal", "bench.journal", "journal", journal_rows),
+                                         ("ring buffer", "bench.ring", "ring", ring_rows)):
+            children[key] = timed_child(label, module, args, ["--json"])
+            lines, checks[key] = rows(children[key])
+            table += "\n" + "\n".join(lines)
+        children["codec"] = timed_child("wire codecs", "bench.codec", args, ["--json"])
+        table += "\n\nWire codecs (ns per message, bytes):\n\n" + codec_table(children["codec"])
     contention, note = cpu.contention(time.perf_counter() - started)
     if note is not None:
         table += "\n" + note
@@ -190,12 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         "checks": checks,
         "table_markdown": table,
         "scenarios": results,
-        "stops": stops,
-        "market_data": marketdata,
-        "risk_checks": risk,
-        "journal": journal,
-        "codec": codec,
-        "ring": ring,
+        **{k: children.get(k) for k in ("stops", "market_data", "risk_checks", "journal", "codec", "ring")},
     }
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}",
