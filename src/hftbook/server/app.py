@@ -48,7 +48,7 @@ class Server:
         gateway = self.gateway = WsGateway(self.cfg, engine, self.metrics)
         ws = await gateway.start()
         self.port = ws.sockets[0].getsockname()[1] if ws.sockets else self.cfg.port
-        binary = self.binary = TcpGateway(self.cfg, engine, self.metrics, gateway.sessions)
+        binary = self.binary = TcpGateway(self.cfg, engine, self.metrics, gateway.sessions, gateway.auth)
         tcp = await binary.start()
         self.binary_port = tcp.sockets[0].getsockname()[1] if tcp.sockets else self.cfg.binary_port
         loop = asyncio.get_running_loop()

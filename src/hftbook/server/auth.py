@@ -34,6 +34,12 @@ class Authenticator:
             return "unknown_key"
         if not hmac.compare_digest(sign(api_key, ts_ns, secret), signature):
             return "bad_signature"
+        return self.fresh(api_key, ts_ns, now_ns)
+
+    def fresh(self, api_key: str, ts_ns: int, now_ns: int) -> str | None:
+        """The timestamp checks of a logon whose signature was verified (by either
+        gateway's scheme): within the window and newer than the key's last logon on any
+        gateway; remembered when good."""
         if abs(now_ns - ts_ns) > self.window_ns:
             return "stale_logon"
         if ts_ns <= self.last.get(api_key, -1):

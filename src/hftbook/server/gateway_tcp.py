@@ -29,6 +29,7 @@ from typing import Any
 
 from hftbook import protocol as p
 from hftbook.protocol.auth import ZERO_SIGNATURE
+from hftbook.server.auth import Authenticator
 from hftbook.server.config import ServerConfig
 from hftbook.server.engine import Engine
 from hftbook.server.metrics import Metrics
@@ -97,13 +98,14 @@ class BinarySession(Session):
 
 
 class TcpGateway:
-    def __init__(self, cfg: ServerConfig, engine: Engine, metrics: Metrics, sessions: set[Session]) -> None:
+    def __init__(self, cfg: ServerConfig, engine: Engine, metrics: Metrics, sessions: set[Session],
+                 auth: Authenticator) -> None:
         self.cfg = cfg
         self.engine = engine
         self.metrics = metrics
         self.sessions = sessions  # shared with the JSON gateway: one max_connections for both
+        self.auth = auth  # shared too: a logon timestamp is good once, whichever gateway saw it
         self.users = cfg.user_by_key()
-        self.last_logon: dict[str, int] = {}
         self._ids = itertools.count(1_000_000)
         self.accepting = True
 
@@ -189,13 +191,13 @@ class TcpGateway:
         seq = item[0]
         user = self.users.get(logon.api_key)
         now = time.time_ns()
-        ok = (user is not None and seq == 1 and logon.timestamp_ns > self.last_logon.get(logon.api_key, -1)
-              and p.verify_logon(user.secret.encode(), logon, now, int(self.cfg.logon_window_s * 1e9)))
+        window = self.auth.window_ns
+        ok = (user is not None and seq == 1 and p.verify_logon(user.secret.encode(), logon, now, window)
+              and self.auth.fresh(logon.api_key, logon.timestamp_ns, now) is None)
         if not ok or user is None:
             self.metrics.counters["rejected_logons"] += 1
             session.close("auth_failed")
             return False
-        self.last_logon[logon.api_key] = logon.timestamp_ns
         session.seq_in = 1
         session.user = user.name
         hb_ms = logon.heartbeat_interval_ms
