@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from reference_commands import cancel, halt, instrument, limit, market, new, ok, resume, stop, tick
 
 from hftbook.core.reference import ReferenceExchange
 
@@ -30,56 +31,6 @@ COLLECT: Cmd = {"halt_orders": "collect"}
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def instrument(symbol: str = "X", ts: int = 0, **fields: Any) -> Cmd:
-    return {"cmd": "instrument", "ts": ts, "symbol": symbol, "tick_size": "1", "lot_size": "1", **fields}
-
-
-def new(user: str, cid: str, side: str, otype: str, qty: int, ts: int = 1, symbol: str = "X",
-        **fields: Any) -> Cmd:  # fmt: skip
-    cmd: Cmd = {"cmd": "new", "ts": ts, "user": user, "id": cid, "symbol": symbol, "side": side,
-                "type": otype, "qty": str(qty)}  # fmt: skip
-    for key, value in fields.items():  # prices as decimal strings; bools and expire_ts as is
-        plain = isinstance(value, bool) or not isinstance(value, int) or key == "expire_ts"
-        cmd[key] = value if plain else str(value)
-    return cmd
-
-
-def limit(user: str, cid: str, side: str, qty: int, price: int, **fields: Any) -> Cmd:
-    return new(user, cid, side, "limit", qty, price=price, **fields)
-
-
-def market(user: str, cid: str, side: str, qty: int, **fields: Any) -> Cmd:
-    return new(user, cid, side, "market", qty, **fields)
-
-
-def stop(user: str, cid: str, side: str, qty: int, trigger: int, **fields: Any) -> Cmd:
-    return new(user, cid, side, "stop", qty, trigger_price=trigger, **fields)
-
-
-def cancel(user: str, cid: str, ts: int = 1) -> Cmd:
-    return {"cmd": "cancel", "ts": ts, "user": user, "id": cid}
-
-
-def halt(ts: int = 1, symbol: str = "X", **fields: Any) -> Cmd:
-    return {"cmd": "halt", "ts": ts, "symbol": symbol, **fields}
-
-
-def resume(ts: int = 1, symbol: str = "X") -> Cmd:
-    return {"cmd": "resume", "ts": ts, "symbol": symbol}
-
-
-def tick(ts: int) -> Cmd:
-    return {"cmd": "tick", "ts": ts}
-
-
-def ok(ex: ReferenceExchange, cmd: Cmd) -> list[Event]:
-    """Apply a command that must not be rejected."""
-    events = ex.apply(cmd)
-    rejected = [ev for ev in events if ev["type"] == "rejected"]
-    assert not rejected, (cmd, rejected)
-    return events
 
 
 def call(*settings: Cmd, prices: tuple[int, ...] = ()) -> ReferenceExchange:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from reference_commands import cancel, instrument, limit, market, modify, new, ok, stop, tick
 
 from hftbook.core.reference import ReferenceExchange
 
@@ -36,54 +37,8 @@ QUIET: Cmd = {"breaker_min_trades": 2**63 - 1}  # a breaker set, that never arms
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def instrument(symbol: str = "X", tick: str = "1", lot: str = "1", ts: int = 0, **fields: Any) -> Cmd:
-    return {"cmd": "instrument", "ts": ts, "symbol": symbol, "tick_size": tick, "lot_size": lot, **fields}
-
-
-def new(user: str, cid: str, side: str, otype: str, qty: Any, **fields: Any) -> Cmd:
-    cmd: Cmd = {"cmd": "new", "ts": fields.pop("ts", 1), "user": user, "id": cid,
-                "symbol": fields.pop("symbol", "X"), "side": side, "type": otype,
-                "qty": str(qty)}  # fmt: skip
-    for key, value in fields.items():  # prices as decimal strings; bools and expire_ts as is
-        plain = isinstance(value, bool) or not isinstance(value, int) or key == "expire_ts"
-        cmd[key] = value if plain else str(value)
-    return cmd
-
-
-def limit(user: str, cid: str, side: str, qty: Any, price: Any, **fields: Any) -> Cmd:
-    return new(user, cid, side, "limit", qty, price=price, **fields)
-
-
-def market(user: str, cid: str, side: str, qty: Any, **fields: Any) -> Cmd:
-    return new(user, cid, side, "market", qty, **fields)
-
-
-def stop(user: str, cid: str, side: str, qty: Any, trigger: int, **fields: Any) -> Cmd:
-    return new(user, cid, side, "stop", qty, trigger_price=trigger, **fields)
-
-
-def modify(user: str, cid: str, ts: int = 1, **fields: Any) -> Cmd:
-    return {"cmd": "modify", "ts": ts, "user": user, "id": cid, **{k: str(v) for k, v in fields.items()}}
-
-
-def cancel(user: str, cid: str, ts: int = 1) -> Cmd:
-    return {"cmd": "cancel", "ts": ts, "user": user, "id": cid}
-
-
-def tick(ts: int) -> Cmd:
-    return {"cmd": "tick", "ts": ts}
-
-
 def session(cmd: str, ts: int, symbol: str = "X") -> Cmd:
     return {"cmd": cmd, "ts": ts, "symbol": symbol}
-
-
-def ok(ex: ReferenceExchange, cmd: Cmd) -> list[Event]:
-    """Apply a command that must not be rejected."""
-    events = ex.apply(cmd)
-    rejected = [ev for ev in events if ev["type"] == "rejected"]
-    assert not rejected, (cmd, rejected)
-    return events
 
 
 def prime(ex: ReferenceExchange, *prices: Any, ts: int = 0, symbol: str = "X") -> None:

@@ -16,6 +16,7 @@ from itertools import count
 from typing import Any
 
 import pytest
+from reference_commands import instrument, kill, limit, limits, market, modify, new
 
 from hftbook.core.reference import ReferenceExchange
 from hftbook.core.reference.model import UserRisk
@@ -27,40 +28,6 @@ SECOND = 10**9  # ts is in ns
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def instrument(symbol: str = "X", tick: str = "1", lot: str = "1", ts: int = 0, **risk: Any) -> Cmd:
-    return {"cmd": "instrument", "ts": ts, "symbol": symbol, "tick_size": tick, "lot_size": lot, **risk}
-
-
-def new(user: str, cid: str, side: str, otype: str, qty: Any, **fields: Any) -> Cmd:
-    cmd: Cmd = {"cmd": "new", "ts": fields.pop("ts", 1), "user": user, "id": cid,
-                "symbol": fields.pop("symbol", "X"), "side": side, "type": otype,
-                "qty": str(qty)}  # fmt: skip
-    for key, value in fields.items():  # prices as decimal strings; bools and expire_ts as is
-        plain = isinstance(value, bool) or not isinstance(value, int) or key == "expire_ts"
-        cmd[key] = value if plain else str(value)
-    return cmd
-
-
-def limit(user: str, cid: str, side: str, qty: Any, price: Any, **fields: Any) -> Cmd:
-    return new(user, cid, side, "limit", qty, price=price, **fields)
-
-
-def market(user: str, cid: str, side: str, qty: Any, **fields: Any) -> Cmd:
-    return new(user, cid, side, "market", qty, **fields)
-
-
-def limits(user: str, ts: int = 0, **fields: Any) -> Cmd:
-    return {"cmd": "limits", "ts": ts, "user": user, **fields}
-
-
-def kill(user: str, active: bool, ts: int = 1) -> Cmd:
-    return {"cmd": "kill_switch", "ts": ts, "user": user, "active": active}
-
-
-def modify(user: str, cid: str, ts: int = 1, **fields: Any) -> Cmd:
-    return {"cmd": "modify", "ts": ts, "user": user, "id": cid, **{k: str(v) for k, v in fields.items()}}
 
 
 def exchange(*cmds: Cmd, **risk: Any) -> ReferenceExchange:
