@@ -64,9 +64,14 @@ class Journal:
 
     def append(self, ts: int, cmd: object) -> int:
         """Buffer a command's record; returns its sequence number."""
+        return self.append_payload(ts, encode_command(cmd))
+
+    def append_payload(self, ts: int, payload: bytes) -> int:
+        """`append` of a command already encoded (`encode_command`): the pipeline's journal
+        process writes the gateway's bytes as they came."""
         self._check()
         seq = self.next_seq
-        record = frame(seq, ts, encode_command(cmd))
+        record = frame(seq, ts, payload)
         if self.segment is None or self.size >= self.segment_bytes:
             self.segment = segment_name(seq)
             self.size = len(MAGIC)

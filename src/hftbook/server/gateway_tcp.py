@@ -31,8 +31,8 @@ from hftbook import protocol as p
 from hftbook.protocol.auth import ZERO_SIGNATURE
 from hftbook.server.auth import Authenticator
 from hftbook.server.config import ServerConfig
-from hftbook.server.engine import Engine
 from hftbook.server.metrics import Metrics
+from hftbook.server.router import Router
 from hftbook.server.session import Session
 
 _ORDERS = (p.NewOrder, p.CancelOrder, p.ModifyOrder, p.MassCancel)
@@ -98,7 +98,7 @@ class BinarySession(Session):
 
 
 class TcpGateway:
-    def __init__(self, cfg: ServerConfig, engine: Engine, metrics: Metrics, sessions: set[Session],
+    def __init__(self, cfg: ServerConfig, engine: Router, metrics: Metrics, sessions: set[Session],
                  auth: Authenticator) -> None:
         self.cfg = cfg
         self.engine = engine

@@ -37,13 +37,13 @@ from websockets.http11 import Request, Response
 from hftbook.replay import parse_line
 from hftbook.server.auth import Authenticator
 from hftbook.server.config import ServerConfig
-from hftbook.server.engine import Engine
 from hftbook.server.metrics import Metrics
+from hftbook.server.router import Router
 from hftbook.server.session import Session
 
 
 class WsGateway:
-    def __init__(self, cfg: ServerConfig, engine: Engine, metrics: Metrics) -> None:
+    def __init__(self, cfg: ServerConfig, engine: Router, metrics: Metrics) -> None:
         self.cfg = cfg
         self.engine = engine
         self.metrics = metrics
