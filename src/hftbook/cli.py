@@ -94,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--port", type=int, help="override the JSON gateway's port")
     p_serve.add_argument("--binary-port", type=int, help="override the SBE gateway's port")
     p_serve.add_argument("--data", help="override the journal directory")
+    p_serve.add_argument("--pipeline", action="store_true",
+                         help="engine, journal and market data in processes of their own, joined by rings")
+    p_serve.add_argument("--engines", type=int, help="engine processes to shard the symbols over (pipeline)")
+    p_serve.add_argument("--md-port", type=int, help="the pipeline's market-data feed port")
 
     p_cli = sub.add_parser("client", help="send commands to a running server and print the answers")
     p_cli.add_argument("commands", nargs="*", help="JSON commands (no user, no ts); none: stdin lines")
@@ -234,22 +238,23 @@ def _points(text: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from hftbook.server.app import serve
-    from hftbook.server.config import ConfigError, load
+    from hftbook.server.config import ConfigError, check, load
 
     try:
         cfg = load(args.config)
+        for name, value in (("port", args.port), ("binary_port", args.binary_port), ("data_dir", args.data),
+                            ("engines", args.engines), ("md_port", args.md_port)):
+            if value is not None:
+                setattr(cfg, name, value)
+        if args.pipeline or args.engines is not None:
+            cfg.pipeline = True
+        check(cfg)
     except ConfigError as exc:
         print(f"hftbook serve: {exc}", file=sys.stderr)
         return 2
-    if args.port is not None:
-        cfg.port = args.port
-    if args.binary_port is not None:
-        cfg.binary_port = args.binary_port
-    if args.data is not None:
-        cfg.data_dir = args.data
     try:
         return serve(cfg)
-    except OSError as exc:
+    except (OSError, ConfigError) as exc:
         print(f"hftbook serve: {exc}", file=sys.stderr)
         return 1
 

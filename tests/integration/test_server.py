@@ -22,11 +22,15 @@ from hftbook.server.auth import sign
 from hftbook.server.client import AsyncClient
 from hftbook.server.config import ServerConfig
 
+# Settings every server of these tests gets; test_server_pipeline.py runs them all again
+# with the engine in a pipeline of processes.
+MODE: dict[str, Any] = {}
+
 
 @asynccontextmanager
 async def running(tmp: Path, **settings: Any) -> AsyncIterator[Server]:
-    cfg = replace(ServerConfig(), port=0, binary_port=0, data_dir=str(tmp / "data"), tick_s=0.05,
-                  **settings)
+    cfg = replace(ServerConfig(), port=0, binary_port=0, md_port=0, data_dir=str(tmp / "data"), tick_s=0.05,
+                  **{**MODE, **settings})
     server = Server(cfg)
     task = asyncio.create_task(server.run())
     await asyncio.wait_for(server.ready.wait(), 10)

@@ -9,6 +9,10 @@ that go away; the engine has stopped before the sessions are logged out), so GTC
 outlive a restart. A failed journal write or fsync stops the server at once: sessions are
 told `server_error` and nothing more is acknowledged.
 
+`cfg.pipeline` puts the engine, journal and market data in processes of their own
+(pipeline.py); the gateways and this orderly start and stop are the same either way, and a
+pipeline process that dies is a fatal error like a failed journal.
+
 Invariants: the event loop is uvloop when installed (else asyncio's); nothing is acknowledged
 that the journal does not hold; `ready` is set once clients can connect.
 """
@@ -26,13 +30,15 @@ from hftbook.server.engine import Engine
 from hftbook.server.gateway_tcp import TcpGateway
 from hftbook.server.gateway_ws import WsGateway
 from hftbook.server.metrics import Metrics
+from hftbook.server.pipeline import PipelineEngine, journal_dirs
+from hftbook.server.router import Router
 
 
 class Server:
     def __init__(self, cfg: ServerConfig) -> None:
         self.cfg = cfg
         self.metrics = Metrics()
-        self.engine: Engine | None = None
+        self.engine: Router | None = None
         self.gateway: WsGateway | None = None
         self.binary: TcpGateway | None = None
         self.ready = asyncio.Event()
@@ -44,7 +50,18 @@ class Server:
         self._stop.set()
 
     async def run(self) -> int:
-        engine = self.engine = Engine(self.cfg, self.metrics)
+        engine: Router
+        if self.cfg.pipeline:
+            pipeline = PipelineEngine(self.cfg, self.metrics)
+            try:
+                await pipeline.start()
+            except BaseException:
+                pipeline.close()
+                raise
+            engine = self.engine = pipeline
+        else:
+            journal_dirs(self.cfg)  # refuses a data_dir the pipeline wrote with several engines
+            engine = self.engine = Engine(self.cfg, self.metrics)
         gateway = self.gateway = WsGateway(self.cfg, engine, self.metrics)
         ws = await gateway.start()
         self.port = ws.sockets[0].getsockname()[1] if ws.sockets else self.cfg.port
@@ -95,7 +112,10 @@ def serve(cfg: ServerConfig) -> int:
         task = asyncio.create_task(server.run())
         await server.ready.wait()
         where = f"{cfg.host}:{server.port}"
-        print(f"hftbook serve: ws://{where} (JSON), tcp://{cfg.host}:{server.binary_port} (SBE); metrics "
+        md = ""
+        if isinstance(server.engine, PipelineEngine):
+            md = f", ws://{cfg.host}:{server.engine.md_port} (market data; {cfg.engines} engine process(es))"
+        print(f"hftbook serve: ws://{where} (JSON), tcp://{cfg.host}:{server.binary_port} (SBE){md}; metrics "
               f"http://{where}/metrics; journal in {cfg.data_dir}/, fsync {cfg.fsync}; Ctrl-C stops",
               file=sys.stderr, flush=True)
         return await task

@@ -6,7 +6,11 @@
                         logon_timeout_s, heartbeat_s (the default a logon may lower or raise,
                         1-60), send_queue (messages a slow consumer may fall behind), throttle
                         (messages per second per session) and throttle_burst, logon_window_s
-                        (how stale a logon's timestamp may be)
+                        (how stale a logon's timestamp may be); pipeline (run the engine,
+                        journal and market data in processes behind ring buffers), engines
+                        (engine processes the symbols are sharded over), md_port (the
+                        pipeline's market-data WebSocket feed), ring_slots (per ring, a power
+                        of two)
     [[instrument]]      symbol, tick_size, lot_size, and any other `instrument` field
                         (risk, breaker, halt_orders, ...) as the protocol names them
     [[user]]            name, api_key, secret, optional admin (venue commands allowed)
@@ -63,6 +67,10 @@ class ServerConfig:
     throttle_burst: int = 1_000
     logon_window_s: float = 30.0
     tick_s: float = 0.1  # a `tick` command this often, so time-driven work (algos, expiries) runs
+    pipeline: bool = False  # engine, journal and market data in their own processes (pipeline.py)
+    engines: int = 1  # engine processes of the pipeline; symbols sharded by a stable hash
+    md_port: int = 8767  # the pipeline's market-data feed (WebSocket)
+    ring_slots: int = 8192
     instruments: list[dict[str, Any]] = field(default_factory=lambda: [dict(i) for i in DEFAULT_INSTRUMENTS])
     users: list[UserConfig] = field(default_factory=lambda: list(DEFAULT_USERS))
 
@@ -74,8 +82,21 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "host": str, "port": int, "binary_port": int, "data_dir": str, "fsync": str, "checkpoint_every": int,
     "max_connections": int, "max_batch": int, "cancel_on_disconnect": bool,
     "logon_timeout_s": (int, float), "heartbeat_s": (int, float), "send_queue": int, "throttle": int,
-    "throttle_burst": int, "logon_window_s": (int, float), "tick_s": (int, float),
+    "throttle_burst": int, "logon_window_s": (int, float), "tick_s": (int, float), "pipeline": bool,
+    "engines": int, "md_port": int, "ring_slots": int,
 }
+
+
+def check(cfg: ServerConfig) -> None:
+    """Refuse out-of-range settings (the file's, or the command line's overrides)."""
+    for key in ("port", "binary_port", "md_port", "max_connections", "max_batch", "send_queue", "throttle",
+                "throttle_burst", "engines"):
+        if getattr(cfg, key) < (0 if key.endswith("port") else 1):
+            raise ConfigError(f"[server] {key}: out of range")
+    if cfg.engines > 64:
+        raise ConfigError("[server] engines: at most 64")
+    if cfg.ring_slots < 64 or cfg.ring_slots & (cfg.ring_slots - 1):
+        raise ConfigError("[server] ring_slots: a power of two, at least 64")
 
 
 def load(path: str | None) -> ServerConfig:
@@ -99,10 +120,7 @@ def load(path: str | None) -> ServerConfig:
         setattr(cfg, key, value)
     if cfg.fsync not in ("batch", "interval", "none"):
         raise ConfigError("[server] fsync: batch, interval or none")
-    for key in ("port", "binary_port", "max_connections", "max_batch", "send_queue", "throttle",
-                "throttle_burst"):
-        if getattr(cfg, key) < (0 if key in ("port", "binary_port") else 1):
-            raise ConfigError(f"[server] {key}: out of range")
+    check(cfg)
     if "instrument" in data:
         cfg.instruments = [dict(i) for i in data["instrument"]]
         for i in cfg.instruments:
@@ -117,4 +135,4 @@ def load(path: str | None) -> ServerConfig:
     return cfg
 
 
-__all__ = ["DEFAULT_USERS", "ConfigError", "ServerConfig", "UserConfig", "load"]
+__all__ = ["DEFAULT_USERS", "ConfigError", "ServerConfig", "UserConfig", "check", "load"]

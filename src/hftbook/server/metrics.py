@@ -9,6 +9,12 @@ Stages (nanoseconds, `time.perf_counter_ns`, a monotonic clock; reading it costs
 - `send`: one message handed to the socket (WebSocket framing, or the SBE frame written);
 - `wire_to_wire`: from a message's arrival to its first answer handed to the socket.
 
+With `serve --pipeline` more stages come from the other processes (pipeline.py): the queue
+wait at every ring (`ring_commands_eN`: gateway to engine N; `ring_journal_eN`,
+`ring_marketdata_eN`, `ring_responses_eN`: engine N's results to each of their readers),
+and `apply_eN`, `journal_eN` measured where they happen. A process sends its histograms
+(HDR-encoded, cumulative) every `report_s`; `replace` installs them.
+
 Invariants: recording is O(1) and never raises on an out-of-range value (it is clamped);
 `/metrics` reads percentiles without resetting anything.
 """
@@ -27,9 +33,17 @@ QUANTILES = (0.5, 0.9, 0.99, 0.999)
 _MAX_NS = 60 * 10**9
 
 
+def new_histogram() -> HdrHistogram:
+    return HdrHistogram(1, _MAX_NS, 3)
+
+
+def clamp(ns: int) -> int:
+    return 1 if ns < 1 else _MAX_NS if ns > _MAX_NS else ns
+
+
 class Metrics:
     def __init__(self) -> None:
-        self.hist = {s: HdrHistogram(1, _MAX_NS, 3) for s in STAGES}
+        self.hist = {s: new_histogram() for s in STAGES}
         self.sums = dict.fromkeys(STAGES, 0)
         self.counters = {"commands": 0, "batches": 0, "events": 0, "sessions_opened": 0, "rejected_logons": 0,
                          "slow_consumers": 0, "throttled": 0}
@@ -39,6 +53,16 @@ class Metrics:
         v = 1 if ns < 1 else _MAX_NS if ns > _MAX_NS else ns
         self.hist[stage].record_value(v)
         self.sums[stage] += v
+
+    def add_stage(self, stage: str) -> None:
+        if stage not in self.hist:
+            self.hist[stage] = new_histogram()
+            self.sums[stage] = 0
+
+    def replace(self, stage: str, encoded: bytes, total: int) -> None:
+        """Install a stage's cumulative histogram measured in another process."""
+        self.hist[stage] = HdrHistogram.decode(encoded)
+        self.sums[stage] = total
 
     def percentiles(self, stage: str) -> dict[float, int]:
         h = self.hist[stage]
@@ -58,13 +82,13 @@ class _Collector:
     def collect(self) -> Iterator[Any]:
         m = self.m
         lat = SummaryMetricFamily("hftbook_latency_seconds", "latency per stage", labels=["stage"])
-        for stage in STAGES:
+        for stage in m.hist:
             h = m.hist[stage]
             lat.add_metric([stage], count_value=h.get_total_count(), sum_value=m.sums[stage] / 1e9)
         yield lat
         q = GaugeMetricFamily("hftbook_latency_quantile_seconds", "latency percentiles per stage",
                               labels=["stage", "quantile"])
-        for stage in STAGES:
+        for stage in m.hist:
             for quantile, ns in m.percentiles(stage).items():
                 q.add_metric([stage, str(quantile)], ns / 1e9)
         yield q
@@ -78,4 +102,4 @@ class _Collector:
             yield g
 
 
-__all__ = ["QUANTILES", "STAGES", "Metrics"]
+__all__ = ["QUANTILES", "STAGES", "Metrics", "clamp", "new_histogram"]
