@@ -11,7 +11,9 @@ After the scenarios (unless `--scenario` picks some), more children: `python -m
 bench.stops` measures what waiting stop orders cost a trade print (skipped with
 `--no-stops`), `python -m bench.marketdata` what the market-data feed and the analytics add
 to each engine message, `python -m bench.risk` what the pre-trade risk checks add, and
-`python -m bench.journal` what the write-ahead log costs and how fast it recovers.
+`python -m bench.journal` what the write-ahead log costs and how fast it recovers,
+`python -m bench.ring` the ring buffer against multiprocessing.Queue, `python -m bench.codec`
+the wire codecs, and `python -m bench.server` the whole server with and without the pipeline.
 
 The parent prints a markdown table, checks the targets (pass/fail, nothing adjusted;
 `bench.report`, `bench.stops`, `bench.marketdata`), says how much CPU other processes took meanwhile (from
@@ -46,6 +48,7 @@ from bench.measurements import measure_scenario
 from bench.report import plot, report
 from bench.ring import target_rows as ring_rows
 from bench.risk import target_row as risk_row
+from bench.server import table as server_table
 from bench.stops import report_lines as stop_report_lines
 from hftbook.runtime.gcpolicy import ENGINE_GC_THRESHOLDS
 from hftbook.workload import SCENARIOS
@@ -158,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             table += "\n" + "\n".join(lines)
         children["codec"] = timed_child("wire codecs", "bench.codec", args, ["--json"])
         table += "\n\nWire codecs (ns per message, bytes):\n\n" + codec_table(children["codec"])
+        children["server"] = timed_child("server end to end", "bench.server", args, ["--json"])
+        table += "\n\n" + "\n".join(server_table(children["server"]))
     contention, note = cpu.contention(time.perf_counter() - started)
     if note is not None:
         table += "\n" + note
@@ -181,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         "checks": checks,
         "table_markdown": table,
         "scenarios": results,
-        **{k: children.get(k) for k in ("stops", "market_data", "risk_checks", "journal", "codec", "ring")},
+        **{k: children.get(k) for k in ("stops", "market_data", "risk_checks", "journal", "codec", "ring",
+                                               "server")},
     }
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}",

@@ -8,6 +8,8 @@ import os
 import random
 import re
 import signal
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -277,7 +279,11 @@ def test_broadcast_commands_answer_once_and_reach_every_engine(tmp_path: Path) -
                 lot = PRICES[sym][2]
                 await a.send({"cmd": "new", "id": i, "symbol": sym, "side": "buy", "type": "limit",
                               "price": str(PRICES[sym][0]), "qty": lot if "." in lot else "1"})
-            await until(a, lambda m: m.get("event", {}).get("id") == 3, limit=100)
+            accepted: set[int] = set()
+            while len(accepted) < 4:  # the two engines answer in no particular order
+                ev = (await until(a, lambda m: "event" in m))[-1]["event"]
+                assert ev["type"] == "accepted"
+                accepted.add(ev["id"])
             await a.send({"cmd": "cancel_all"})  # both engines: all four cancelled
             got = [await a.recv(5) for _ in range(4)]
             assert sorted(m["event"]["id"] for m in got) == [0, 1, 2, 3]
@@ -300,3 +306,60 @@ def test_broadcast_commands_answer_once_and_reach_every_engine(tmp_path: Path) -
             await a.close()
             await admin.close()
     run(go())
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_the_command_line_pipeline_serves_orders_and_market_data_and_stops_clean(tmp_path: Path) -> None:
+    """`hftbook serve --pipeline --engines 2` as a user runs it: orders over the JSON gateway,
+    the book on the market-data feed, Ctrl-C: exit 0, no process or shared memory left."""
+    import json
+
+    from websockets.asyncio.client import connect
+
+    port, binary, md = _free_port(), _free_port(), _free_port()
+    shm_before = set(os.listdir("/dev/shm"))
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "hftbook"), "serve", "--pipeline", "--engines",
+                             "2", "--port", str(port), "--binary-port", str(binary), "--md-port", str(md),
+                             "--data", str(tmp_path / "data")], stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    banner = ""
+    while "Ctrl-C stops" not in banner:
+        line = proc.stderr.readline()
+        assert line, banner
+        banner += line
+    pids = [int(p) for p in re.findall(r"pid (\d+)", banner)]
+    assert len(pids) == 5 and f"ws://127.0.0.1:{md} (market data" in banner
+
+    async def go() -> None:
+        async with connect(f"ws://127.0.0.1:{md}") as feed:
+            await feed.send(json.dumps({"op": "subscribe", "symbols": ["AAPL"],
+                                        "channels": ["l2", "trades"]}))
+            assert json.loads(await feed.recv())["type"] == "subscribed"
+            snap = json.loads(await feed.recv())
+            assert snap[:2] == ["l2", "AAPL"] and snap[4] == "snapshot"
+            a = await AsyncClient.open(f"ws://127.0.0.1:{port}", "demo-key-1", "demo-secret-1")
+            await a.send({"cmd": "new", "id": 1, "symbol": "AAPL", "side": "sell", "type": "limit",
+                          "price": "190.5", "qty": "7"})
+            assert (await until(a, lambda m: "event" in m))[-1]["event"]["type"] == "accepted"
+            level = json.loads(await asyncio.wait_for(feed.recv(), 5))
+            # l2 (channel, symbol, seq, ts, "level", side, price in ticks, qty in lots, orders)
+            assert level[0] == "l2" and level[2] == snap[2] + 1 and level[4] == "level"
+            assert level[6:9] == [19050, 7, 1]
+            await a.close()
+
+    try:
+        run(go())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    time.sleep(0.5)
+    assert [p for p in pids if os.path.exists(f"/proc/{p}")] == []
+    assert set(os.listdir("/dev/shm")) - shm_before == set()

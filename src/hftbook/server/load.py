@@ -166,8 +166,11 @@ async def _connection(url: str, key: str, secret: str, times: list[int], symbol:
 
 async def run_load(url: str, rate: int, seconds: float, connections: int, symbol: str = "AAPL",
                    mid: float = 190.0, tick: float = 0.01, seed: int = 1, timeout: float = 10.0,
-                   keys: list[tuple[str, str]] | None = None, progress: bool = True) -> LoadResult:
+                   keys: list[tuple[str, str]] | None = None, progress: bool = True,
+                   markets: list[tuple[str, float, float]] | None = None) -> LoadResult:
+    """`markets`: (symbol, mid, tick) per connection in turn, instead of `symbol` for all."""
     keys = keys or [(f"demo-key-{i}", f"demo-secret-{i}") for i in range(1, 5)]
+    books = markets or [(symbol, mid, tick)]
     total = int(rate * seconds)
     start = time.perf_counter_ns() + 200_000_000  # 0.2 s to connect first
     plan: list[list[int]] = [[] for _ in range(connections)]
@@ -175,8 +178,12 @@ async def run_load(url: str, rate: int, seconds: float, connections: int, symbol
         plan[k % connections].append(start + k * 1_000_000_000 // rate)
     result = LoadResult(planned=total)
     rngs = [random.Random(seed * 1000 + i) for i in range(connections)]
-    tasks = [asyncio.create_task(_connection(url, *keys[i % len(keys)], plan[i], symbol, mid, tick,
-                                             rngs[i], result, timeout)) for i in range(connections)]
+    tasks = []
+    for i in range(connections):
+        key, secret = keys[i % len(keys)]
+        sym, book_mid, book_tick = books[i % len(books)]
+        tasks.append(asyncio.create_task(_connection(url, key, secret, plan[i], sym, book_mid, book_tick,
+                                                     rngs[i], result, timeout)))
     t0 = time.perf_counter()
     while not all(t.done() for t in tasks):
         await asyncio.sleep(0.5)

@@ -47,7 +47,7 @@ JOURNAL_BATCH = 4096
 # ring's default (100 us) kept each idle waiter at about 10% of a core (measured: 5
 # processes, 42% of a core doing nothing); a waiter in deep sleep adds at most 1 ms once,
 # and under load nobody sleeps that deep.
-WAIT = Sleep(max_s=1e-3)
+WAIT = Sleep(spins=100, yields=100, max_s=1e-3)
 
 
 class Reporter:
