@@ -252,9 +252,12 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"hftbook serve: {exc}", file=sys.stderr)
         return 2
+    from hftbook.journal.recovery import CorruptJournal
+    from hftbook.server.pipeline import PipelineFailed
+
     try:
         return serve(cfg)
-    except (OSError, ConfigError) as exc:
+    except (OSError, ConfigError, CorruptJournal, PipelineFailed) as exc:
         print(f"hftbook serve: {exc}", file=sys.stderr)
         return 1
 

@@ -363,3 +363,22 @@ def test_the_command_line_pipeline_serves_orders_and_market_data_and_stops_clean
     time.sleep(0.5)
     assert [p for p in pids if os.path.exists(f"/proc/{p}")] == []
     assert set(os.listdir("/dev/shm")) - shm_before == set()
+
+
+@pytest.mark.parametrize("flags", [[], ["--pipeline"], ["--pipeline", "--engines", "1"]])
+def test_a_damaged_journal_stops_the_start_with_a_message(tmp_path: Path, flags: list[str]) -> None:
+    from hftbook.journal.storage import DiskStorage
+    from hftbook.journal.wal import Journal
+
+    storage = DiskStorage(str(tmp_path / "data"))
+    journal = Journal(storage, next_seq=5)  # records 5 and 6 with nothing before them: a gap
+    journal.append(1, {"cmd": "tick"})
+    journal.append(2, {"cmd": "tick"})
+    journal.close()
+    storage.close()
+    ports = ["--port", str(_free_port()), "--binary-port", str(_free_port()), "--md-port", str(_free_port())]
+    proc = subprocess.run([str(Path(sys.executable).parent / "hftbook"), "serve", *flags, *ports,
+                           "--data", str(tmp_path / "data")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("hftbook serve: ") and "starts at 5" in last, proc.stderr[-2000:]

@@ -110,7 +110,11 @@ def serve(cfg: ServerConfig) -> int:
     async def main() -> int:
         server = Server(cfg)
         task = asyncio.create_task(server.run())
-        await server.ready.wait()
+        ready = asyncio.create_task(server.ready.wait())
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():  # the start failed (a damaged journal, a process that died): say why
+            ready.cancel()
+            return await task
         where = f"{cfg.host}:{server.port}"
         md = ""
         if isinstance(server.engine, PipelineEngine):

@@ -180,8 +180,8 @@ class PipelineEngine(Router):
                 kind, body = c.conn.recv()
                 if kind == "ready":
                     return dict(body)
-                if kind == "error":
-                    raise PipelineFailed(str(body))
+                if kind == "error":  # the child printed its traceback; its last line says why
+                    raise PipelineFailed(f"{c.name}: {str(body).strip().splitlines()[-1]}")
             elif not c.proc.is_alive():
                 raise PipelineFailed(f"{c.name} process exited at start (exit code {c.proc.exitcode})")
             else:
