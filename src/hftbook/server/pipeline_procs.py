@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -37,6 +38,7 @@ from hftbook.journal.recovery import recover, write_checkpoint
 from hftbook.journal.storage import DiskStorage
 from hftbook.journal.wal import Journal
 from hftbook.runtime.ring import Ring, RingTimeout, Sleep
+from hftbook.runtime.ring_consumer import Consumer
 from hftbook.runtime.ring_frames import Joiner, split
 from hftbook.server.metrics import clamp, new_histogram
 from hftbook.server.pipeline_wire import decode_command, globalize, pack_result, unpack_command, unpack_result
@@ -128,26 +130,18 @@ def _engine(k: int, engines: int, directory: str, cmd_ring: str, out_ring: str, 
     cin = cin_ring.consumer(0, wait=WAIT)
     out = res_ring.producer(wait=WAIT)
     cap = res_ring.max_message
-    joiner = Joiner()
     seq = rec.next_seq
     since = 0
     sums = rep.sums
+    wait_name, apply_name = f"ring_commands_e{k}", f"apply_e{k}"
     clock = time.perf_counter_ns
     apply = venue.apply
-    while True:
-        try:
-            frags = cin.read_batch(ENGINE_BATCH, timeout=report_s)
-        except RingTimeout:
-            rep.maybe_report()
-            continue
-        if not frags:  # a blocking read returns [] only at the end of the stream
-            break
-        now = clock()
+    for now, msgs, partial in batches(cin, ENGINE_BATCH, rep):
         results: list[bytes] = []
-        for msg in joiner.feed(frags):
+        for msg in msgs:
             t_ns, command = unpack_command(msg)
             wait_h.record_value(clamp(now - t_ns))
-            sums[f"ring_commands_e{k}"] += now - t_ns
+            sums[wait_name] += now - t_ns
             cmd = decode_command(command)
             ts = cmd.get("ts") if isinstance(cmd, dict) else None
             jts = ts if type(ts) is int and 0 <= ts <= MAX_UNITS else venue.now
@@ -155,7 +149,7 @@ def _engine(k: int, engines: int, directory: str, cmd_ring: str, out_ring: str, 
             events = apply(cmd)
             b = clock()
             apply_h.record_value(clamp(b - a))
-            sums[f"apply_e{k}"] += b - a
+            sums[apply_name] += b - a
             gone: list[list[Any]] = []
             if engines > 1:
                 gone = ended(venue, events)
@@ -166,7 +160,7 @@ def _engine(k: int, engines: int, directory: str, cmd_ring: str, out_ring: str, 
         if results:
             out.write_batch(results)
         cin.commit()
-        if checkpoint_every and since >= checkpoint_every and not joiner.partial:
+        if checkpoint_every and since >= checkpoint_every and not partial:
             if _durable(res_ring, out.published, 30.0):
                 write_checkpoint(storage, seq - 1, venue)
                 since = 0
@@ -176,6 +170,22 @@ def _engine(k: int, engines: int, directory: str, cmd_ring: str, out_ring: str, 
     cin.close()
     cin_ring.close()
     res_ring.close()
+
+
+def batches(c: Consumer, size: int, rep: Reporter) -> Iterator[tuple[int, list[bytes], bool]]:
+    """A ring's whole messages, batch by batch: (when read, the messages, whether a message is
+    half read); metrics reported while idle; ends with the stream. The caller commits."""
+    joiner = Joiner()
+    while True:
+        try:
+            frags = c.read_batch(size, timeout=rep.report_s)
+        except RingTimeout:
+            rep.maybe_report()
+            continue
+        if not frags:  # a blocking read returns [] only at the end of the stream
+            return
+        now = time.perf_counter_ns()
+        yield now, joiner.feed(frags), joiner.partial
 
 
 def _durable(ring: Ring, target: int, timeout: float) -> bool:
@@ -208,18 +218,8 @@ def _journal(k: int, directory: str, fsync: str, out_ring: str, next_seq: int, s
     ring = Ring.attach(out_ring)
     c = ring.consumer(0, wait=WAIT)
     conn.send(("ready", {}))
-    joiner = Joiner()
     clock = time.perf_counter_ns
-    while True:
-        try:
-            frags = c.read_batch(JOURNAL_BATCH, timeout=report_s)
-        except RingTimeout:
-            rep.maybe_report()
-            continue
-        if not frags:
-            break
-        now = clock()
-        msgs = joiner.feed(frags)
+    for now, msgs, _partial in batches(c, JOURNAL_BATCH, rep):
         for msg in msgs:
             seq, ts, t_ns, command, _events, _gone = unpack_result(msg)
             rep.record(wait_name, now - t_ns)
@@ -239,4 +239,4 @@ def _journal(k: int, directory: str, fsync: str, out_ring: str, next_seq: int, s
     storage.close()
 
 
-__all__ = ["WAIT", "Reporter", "ended", "engine_main", "journal_main"]
+__all__ = ["WAIT", "Reporter", "batches", "ended", "engine_main", "journal_main"]
