@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -56,7 +57,14 @@ def _free_port() -> int:
         return port
 
 
-def _start(flags: list[str], directory: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start(flags: list[str], directory: Path) -> tuple[subprocess.Popen[bytes], int, dict[str, int]]:
     cfg = directory / "bench.toml"
     cfg.write_text(CONFIG)
     port = _free_port()
@@ -73,7 +81,9 @@ def _start(flags: list[str], directory: Path) -> tuple[subprocess.Popen[bytes], 
             proc.kill()
             raise SystemExit(f"bench.server: the server did not start:\n{seen.decode()}{line.decode()}")
         seen += line
-    return proc, port
+    pids = {"gateway": proc.pid}
+    pids.update((name, int(pid)) for name, pid in re.findall(r"(\S+) pid (\d+)", seen.decode()))
+    return proc, port, pids
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -159,11 +169,16 @@ def measure(quick: bool) -> dict[str, Any]:
     out["backend_n"] = backend_n
     for name, flags in MODES.items():
         with tempfile.TemporaryDirectory(prefix="hftbook-bench-") as tmp:
-            proc, port = _start(flags, Path(tmp))
+            proc, port, pids = _start(flags, Path(tmp))
             try:
                 _run(port, 2_000, 1.0)  # warm up: connections, imports, the first orders
                 paced = _run(port, PACED, seconds)  # first: a saturated server's backlog would linger
-                out["modes"][name] = {"paced": paced, "saturation": _run(port, OFFERED, seconds)}
+                before = {k: _cpu_s(p) for k, p in pids.items()}
+                saturation = _run(port, OFFERED, seconds)
+                used = {k: _cpu_s(p) - before[k] for k, p in pids.items()}
+                saturation["cpu_us_per_command"] = {k: 1e6 * v / max(1, saturation["answered"])
+                                                    for k, v in used.items()}
+                out["modes"][name] = {"paced": paced, "saturation": saturation}
             finally:
                 _stop(proc)
         print(f"bench.server: {name} done", file=sys.stderr, flush=True)
@@ -182,6 +197,12 @@ def table(r: dict[str, Any]) -> list[str]:
         s, p = m["saturation"], m["paced"]
         lines.append(f"| {name} | {s['answers_per_s']:,.0f} | {p['p50_us']:,.0f} | {p['p99_us']:,.0f} | "
                      f"{p['p99_9_us']:,.0f} | {p['max_us']:,.0f} |")
+    lines += ["", "CPU per answered command at saturation, by process (us; the load generator has the rest):",
+              ""]
+    for name, m in r["modes"].items():
+        cpu = m["saturation"]["cpu_us_per_command"]
+        lines.append(f"- {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+                     + f"; total {sum(cpu.values()):.1f}")
     return lines
 
 
