@@ -50,6 +50,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.shared_memory import SharedMemory
 
+from hftbook.runtime.ring_bell import make_bells, remove_bells
 from hftbook.runtime.ring_consumer import Consumer
 from hftbook.runtime.ring_layout import (
     ACTIVE,
@@ -77,7 +78,7 @@ from hftbook.runtime.ring_layout import (
     write_header,
 )
 from hftbook.runtime.ring_producer import Claim, Producer
-from hftbook.runtime.ring_wait import BusySpin, Sleep, WaitStrategy, Yield, alive, wait_strategy
+from hftbook.runtime.ring_wait import BusySpin, Park, Sleep, WaitStrategy, Yield, alive, wait_strategy
 
 _TSO_MACHINES = frozenset({"x86_64", "amd64", "i386", "i486", "i586", "i686", "x86"})
 Depends = Mapping[int, Sequence[int]] | Sequence[Sequence[int]] | None
@@ -122,7 +123,9 @@ class Ring:
             q = buf.cast("Q")
             write_header(q, g)
             q.release()
+            make_bells(shm.name, consumers)
         except BaseException:
+            remove_bells(shm.name, consumers)
             shm.close()
             shm.unlink()
             raise
@@ -206,8 +209,10 @@ class Ring:
         self._closed = True
 
     def unlink(self) -> None:
-        """Remove the shared-memory name (the creator's job; mappings stay valid until closed)."""
+        """Remove the shared-memory name and the doorbells (the creator's job; mappings stay
+        valid until closed)."""
         if self._shm is not None:
+            remove_bells(self._shm.name, self.geometry.consumers)
             self._shm.unlink()
 
     def __enter__(self) -> Ring:
@@ -237,7 +242,7 @@ class RingStatus:
 
 
 __all__ = [
-    "BusySpin", "Claim", "Consumer", "DeadConsumer", "DeadProducer", "MessageTooLarge", "PartyStatus",
+    "BusySpin", "Claim", "Consumer", "DeadConsumer", "DeadProducer", "MessageTooLarge", "Park", "PartyStatus",
     "Producer", "Ring", "RingCorrupted", "RingError", "RingStatus", "RingTimeout", "Sleep", "WaitStrategy",
     "WouldBlock", "Yield", "default_checksum", "wait_strategy",
 ]

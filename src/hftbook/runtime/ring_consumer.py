@@ -23,6 +23,7 @@ from hftbook.runtime.ring_layout import (
     END,
     FREE,
     HEARTBEAT,
+    PARKED,
     PID,
     SLOT_HEADER,
     START,
@@ -47,9 +48,14 @@ class Consumer(Party):
 
     def __init__(self, ring: Ring, index: int, wait: WaitStrategy, interval: float,
                  stall: float | None) -> None:
-        super().__init__(ring, consumer_word(index, 0), f"consumer {index}", wait, interval, stall)
+        super().__init__(ring, consumer_word(index, 0), f"consumer {index}", wait, interval, stall,
+                         bell=f"c{index}")
         self.index = index
         self.depends = ring.geometry.depends[index]
+        # Committing wakes the consumers that read behind this one, and the producer.
+        deps = ring.geometry.depends
+        self._wakes = tuple((consumer_word(j, PARKED), f"c{j}") for j in range(len(deps)) if index in deps[j])
+        self._wakes += ((producer_word(PARKED), "p"),)
         self._iter = ring.slot_struct.iter_unpack
         self._unpack_header = ring.header_struct.unpack_from
         self._cap = ring.geometry.max_message
@@ -192,12 +198,15 @@ class Consumer(Party):
         if n:
             self.cursor += n
             self._q[self._cw] = self.cursor
+            self._wake()
         return self.cursor
 
     def close(self) -> None:
         """Leave: the producer stops waiting for this consumer (dependents of it will raise)."""
         self._pending = 0
         self._q[self._line + STATE] = CLOSED
+        self._wake()  # a producer or dependent waiting on this consumer re-checks it
+        self._leave()
 
 
 __all__ = ["Consumer"]

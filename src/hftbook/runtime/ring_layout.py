@@ -5,8 +5,8 @@ host's byte order; a ring never leaves its host):
 
     line 0        config, written once by the creator: magic (last), version, slots, slot size,
                   consumers, flags (bit 0: per-slot checksums)
-    line 1        the producer: cursor, pid, start time, heartbeat, state, end
-    line 2 + i    consumer i: cursor, pid, start time, heartbeat, state, dependency mask
+    line 1        the producer: cursor, pid, start time, heartbeat, state, end, parked
+    line 2 + i    consumer i: cursor, pid, start time, heartbeat, state, dependency mask, parked
     data          `slots` slots of `slot_size` bytes from offset 64 * (2 + consumers)
 
 A slot is: stamp (8 bytes: sequence + 1 of the message in it, 0 when never written), length
@@ -47,8 +47,8 @@ FLAG_CHECKSUM: Final = 1
 # Line 0 (config) word indices.
 CFG_MAGIC, CFG_VERSION, CFG_SLOTS, CFG_SLOT_SIZE, CFG_CONSUMERS, CFG_FLAGS = range(6)
 # Producer and consumer line word indices (DEPS: consumers only; END: the producer only).
-CURSOR, PID, START, HEARTBEAT, STATE, EXTRA = range(6)
-END = DEPS = EXTRA
+CURSOR, PID, START, HEARTBEAT, STATE, EXTRA, PARKED = range(7)
+END = DEPS = EXTRA  # PARKED: 1 while the party sleeps on its doorbell (ring_bell.py)
 # States of a party's line.
 FREE, ACTIVE, CLOSED = 0, 1, 2
 STATE_NAMES: Final = {FREE: "free", ACTIVE: "active", CLOSED: "closed"}

@@ -10,7 +10,10 @@ Invariants:
   `_check` runs every `liveness_interval` seconds of waiting, after a heartbeat, so a waiting
   party is never taken for a stalled one;
 - a stall is the same (cursor, heartbeat, state) of every blocker for `stall_timeout`
-  seconds; with `stall_timeout` None only dead processes and closed dependencies raise.
+  seconds; with `stall_timeout` None only dead processes and closed dependencies raise;
+- a party parks (ring_bell.py) only with its PARKED word set and after polling once more
+  behind a fence, and clears the word when it wakes; it wakes the parties waiting on a
+  cursor it moved (`_wake`) after a fence.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from hftbook.runtime.ring_bell import Bell, Ringer, fence
 from hftbook.runtime.ring_layout import (
     ACTIVE,
     CLOSED,
     CURSOR,
     FREE,
     HEARTBEAT,
+    PARKED,
     PID,
     START,
     STATE,
@@ -46,7 +51,7 @@ class Party:
     """What producer and consumer share: their line, the wait loop, liveness and stall checks."""
 
     def __init__(self, ring: Ring, line: int, what: str, wait: WaitStrategy, interval: float,
-                 stall: float | None) -> None:
+                 stall: float | None, bell: str = "") -> None:
         self.ring = ring
         self._q = q = ring._q
         self._buf = ring._buf
@@ -67,6 +72,12 @@ class Party:
         q[line + STATE] = ACTIVE
         self._seen: object = None
         self._since = 0.0
+        park_after = getattr(wait, "park_after", None)
+        self._bell = Bell.open(ring.name, bell) if isinstance(park_after, int) else None
+        self._park_after = park_after if isinstance(park_after, int) and self._bell is not None else 1 << 62
+        self._park_s: float = getattr(wait, "max_s", 0.01)
+        self._ringer = Ringer(ring.name)
+        self._wakes: tuple[tuple[int, str], ...] = ()  # (PARKED word, bell) of who waits on us
 
     def heartbeat(self) -> None:
         """Show progress while doing something else for a long time (see `stall_timeout`)."""
@@ -89,12 +100,16 @@ class Party:
         next_check = now + interval
         self._seen = None
         attempt = 0
+        park_after = self._park_after
         while True:
             r = poll()
             if r:
                 return r
             attempt += 1
-            idle(attempt)
+            if attempt > park_after:
+                self._park(poll, min(next_check, deadline or next_check))
+            else:
+                idle(attempt)
             now = time.monotonic()
             if now >= next_check:
                 self.heartbeat()
@@ -105,6 +120,29 @@ class Party:
                 if r:
                     return r
                 raise RingTimeout(f"{self._what} waited longer than its timeout")
+
+    def _park(self, poll: Callable[[], int], until: float) -> None:
+        """Sleep on the doorbell until rung, `max_s`, or `until` (a monotonic time)."""
+        assert self._bell is not None
+        q, w = self._q, self._line + PARKED
+        q[w] = 1
+        fence()
+        if not poll():
+            self._bell.wait(min(self._park_s, until - time.monotonic()))
+        q[w] = 0
+
+    def _wake(self) -> None:
+        """Ring whoever is parked waiting on the cursor this party just moved."""
+        fence()
+        q = self._q
+        for w, bell in self._wakes:
+            if q[w]:
+                self._ringer.ring(bell)
+
+    def _leave(self) -> None:
+        if self._bell is not None:
+            self._bell.close()
+        self._ringer.close()
 
     def _check(self, now: float) -> None:
         raise NotImplementedError

@@ -23,6 +23,7 @@ from hftbook.runtime.ring_layout import (
     CURSOR,
     END,
     FREE,
+    PARKED,
     PID,
     SLOT_HEADER,
     START,
@@ -81,8 +82,11 @@ class Producer(Party):
     """The single writer. Blocking calls wait for the slowest live consumer (never overwrite)."""
 
     def __init__(self, ring: Ring, wait: WaitStrategy, interval: float, stall: float | None) -> None:
-        super().__init__(ring, producer_word(0), "the producer", wait, interval, stall)
+        super().__init__(ring, producer_word(0), "the producer", wait, interval, stall, bell="p")
         g = ring.geometry
+        # Publishing wakes the consumers that read right behind the producer.
+        self._wakes = tuple((consumer_word(i, PARKED), f"c{i}") for i in range(g.consumers)
+                            if not g.depends[i])
         self._pack = ring.slot_struct.pack_into
         self._cap = g.max_message
         self._cw = producer_word(CURSOR)
@@ -156,6 +160,7 @@ class Producer(Party):
             i = end
             q[cw] = seq  # publish: the slots above were written before this store
             self._next = self.published = seq
+            self._wake()
         return seq
 
     def try_write_batch(self, messages: Sequence[bytes]) -> int:
@@ -191,6 +196,7 @@ class Producer(Party):
         self._claim = None
         self._next = self.published = claim.start + count
         self._q[self._cw] = self.published
+        self._wake()
         return self.published
 
     def drain(self, timeout: float | None = None) -> None:
@@ -221,6 +227,8 @@ class Producer(Party):
         self._next = self.published
         q[producer_word(END)] = self.published + 1
         q[self._line + STATE] = CLOSED
+        self._wake()  # readers parked at the end of the stream
+        self._leave()
 
 
 __all__ = ["Claim", "Producer"]

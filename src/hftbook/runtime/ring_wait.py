@@ -9,6 +9,9 @@ cursors in a loop; between two unsuccessful polls it calls its strategy's `idle(
   other runnable process, stays runnable itself (on an idle machine it still burns a core).
 - `Sleep` (the default): spins, then yields, then sleeps with exponential backoff from
   `min_s` to `max_s`; an idle waiter costs almost nothing, a wake-up costs up to `max_s`.
+- `Park`: spins, then yields, then parks on its doorbell (ring_bell.py) until whoever it
+  waits for rings it (or `max_s` passes): no idle cost and no sleep to wait out. On a ring
+  without doorbells (a local one) it sleeps `max_s` at a time instead.
 
 Invariants: a strategy holds no state between calls (`attempt` is 1, 2, 3, ... within one
 wait and starts again at 1 on the next wait), so one strategy object may be shared; it never
@@ -82,12 +85,35 @@ class Sleep:
         time.sleep(min(self.max_s, self.min_s * (2.0 ** min(k - self.yields - 1, 30))))
 
 
+@dataclass(frozen=True)
+class Park:
+    """Spin `spins` polls, yield `yields` polls, then park on the doorbell for `max_s` at most."""
+
+    spins: int = 100
+    yields: int = 100
+    max_s: float = 0.01
+
+    @property
+    def park_after(self) -> int:
+        return self.spins + self.yields
+
+    def idle(self, attempt: int) -> None:
+        """Before parking: spin, then yield; the party parks itself after `park_after`."""
+        if attempt <= self.spins:
+            return
+        if attempt <= self.park_after:
+            _yield()
+            return
+        time.sleep(self.max_s)  # no doorbell to park on
+
+
 def wait_strategy(spec: str | WaitStrategy | None) -> WaitStrategy:
     """A strategy from its name ("spin", "yield", "sleep"), an instance, or None (Sleep())."""
     if spec is None:
         return Sleep()
     if isinstance(spec, str):
-        named: dict[str, WaitStrategy] = {"spin": BusySpin(), "yield": Yield(), "sleep": Sleep()}
+        named: dict[str, WaitStrategy] = {"spin": BusySpin(), "yield": Yield(), "sleep": Sleep(),
+                                          "park": Park()}
         if spec not in named:
             raise ValueError(f"unknown wait strategy {spec!r}: use one of {sorted(named)}")
         return named[spec]
@@ -131,4 +157,4 @@ def alive(pid: int, start: int = 0) -> bool:
     return not (start and len(fields) > 19 and int(fields[19]) != start)
 
 
-__all__ = ["BusySpin", "Sleep", "WaitStrategy", "Yield", "alive", "identity", "wait_strategy"]
+__all__ = ["BusySpin", "Park", "Sleep", "WaitStrategy", "Yield", "alive", "identity", "wait_strategy"]

@@ -45,11 +45,11 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from hftbook.runtime.ring import Ring, RingError, RingTimeout, Sleep
+from hftbook.runtime.ring import Ring, RingError, RingTimeout
 from hftbook.runtime.ring_frames import Joiner, split
 from hftbook.server.config import ConfigError, ServerConfig
 from hftbook.server.metrics import Metrics
-from hftbook.server.pipeline_procs import WAIT, engine_main, journal_main
+from hftbook.server.pipeline_procs import THREAD_WAIT, WAIT, engine_main, journal_main
 from hftbook.server.pipeline_wire import decode_events, encode_command, pack_command, unpack_result
 from hftbook.server.router import Item, Router
 from hftbook.server.session import Session
@@ -60,9 +60,6 @@ RESULT_SLOT = 1024
 REPORT_S = 1.0
 START_TIMEOUT_S = 120.0  # recovering a large journal takes a while
 _MARKER = "ENGINES"
-# The responses thread shares this process's GIL with the event loop: a spinning or yielding
-# poll would take the GIL from the loop, so it sleeps at once (the sleep releases the GIL).
-READER_WAIT = Sleep(spins=0, yields=0, max_s=1e-3)
 
 
 class PipelineFailed(RuntimeError):
@@ -283,7 +280,7 @@ class PipelineEngine(Router):
         """Thread: read result ring k as consumer 1, hand whole results to the loop. At most
         `outstanding` batches wait in the loop, so a slow loop slows the reader, not memory."""
         ring = self.res_rings[k]
-        c = ring.consumer(1, wait=READER_WAIT)
+        c = ring.consumer(1, wait=THREAD_WAIT)
         joiner = Joiner()
         outstanding = threading.Semaphore(64)
         try:

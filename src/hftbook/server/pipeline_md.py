@@ -48,7 +48,7 @@ from hftbook.marketdata.feed import CHANNELS, MarketDataFeed, Units
 from hftbook.runtime.ring import Ring, RingTimeout
 from hftbook.runtime.ring_consumer import Consumer
 from hftbook.runtime.ring_frames import Joiner
-from hftbook.server.pipeline_procs import WAIT, Reporter
+from hftbook.server.pipeline_procs import THREAD_WAIT, Reporter
 from hftbook.server.pipeline_wire import decode_command, decode_events, global_id, unpack_result
 
 SEND_QUEUE = 10_000  # frames a connection may have waiting before it is a slow consumer
@@ -107,7 +107,7 @@ class _Publisher:
         self.feed.ts = ts
         self.last_ts = ts
         self.rings = [Ring.attach(name) for name in rings]
-        self.consumers = [r.consumer(consumer, wait=WAIT) for r in self.rings]
+        self.consumers = [r.consumer(consumer, wait=THREAD_WAIT) for r in self.rings]
         self.rep = Reporter(conn, report_s)
         self.names = [f"ring_marketdata_e{k}" for k in range(len(rings))]
         for name in self.names:

@@ -37,7 +37,7 @@ from hftbook.core.types import MAX_UNITS
 from hftbook.journal.recovery import recover, write_checkpoint
 from hftbook.journal.storage import DiskStorage
 from hftbook.journal.wal import Journal
-from hftbook.runtime.ring import Ring, RingTimeout, Sleep
+from hftbook.runtime.ring import Park, Ring, RingTimeout
 from hftbook.runtime.ring_consumer import Consumer
 from hftbook.runtime.ring_frames import Joiner, split
 from hftbook.server.metrics import clamp, new_histogram
@@ -45,11 +45,14 @@ from hftbook.server.pipeline_wire import decode_command, globalize, pack_result,
 
 ENGINE_BATCH = 1024
 JOURNAL_BATCH = 4096
-# How every party of the pipeline waits: spin, yield, then sleep doubling up to 1 ms. The
-# ring's default (100 us) kept each idle waiter at about 10% of a core (measured: 5
-# processes, 42% of a core doing nothing); a waiter in deep sleep adds at most 1 ms once,
-# and under load nobody sleeps that deep.
-WAIT = Sleep(spins=100, yields=100, max_s=1e-3)
+# How every party of the pipeline waits: spin, yield, then park on the ring's doorbell until
+# whoever it waits for rings it (ring_bell.py). Sleeping instead cost either idle CPU or
+# latency: capped at 100 us each idle waiter took about 10% of a core, capped at 1 ms a wake-up
+# could wait out most of a millisecond at every hop.
+WAIT = Park(max_s=0.01)
+# A thread that shares its process's GIL with an event loop parks at once: spinning or
+# yielding in Python would take the GIL from the loop.
+THREAD_WAIT = Park(spins=0, yields=0, max_s=0.01)
 
 
 class Reporter:
@@ -239,4 +242,4 @@ def _journal(k: int, directory: str, fsync: str, out_ring: str, next_seq: int, s
     storage.close()
 
 
-__all__ = ["WAIT", "Reporter", "batches", "ended", "engine_main", "journal_main"]
+__all__ = ["THREAD_WAIT", "WAIT", "Reporter", "batches", "ended", "engine_main", "journal_main"]
