@@ -65,9 +65,9 @@ def run_stats(url: str) -> int:
                 counters.append((name, float(value)))
     quantiles = ("0.5", "0.9", "0.99", "0.999")
     names = ("p50", "p90", "p99", "p99.9")
-    print(f"{'stage':<14}" + "".join(f"{n:>12}" for n in names))
+    print(f"{'stage':<20}" + "".join(f"{n:>12}" for n in names))
     for stage, qs in rows.items():
-        print(f"{stage:<14}" + "".join(f"{qs.get(q, 0) * 1e6:>10.1f}us" for q in quantiles))
+        print(f"{stage:<20}" + "".join(f"{qs.get(q, 0) * 1e6:>10.1f}us" for q in quantiles))
     for name, value in counters:
         print(f"{name:<34}{value:>14,.0f}")
     return 0
