@@ -122,3 +122,16 @@ def test_a_local_ring_has_no_doorbell_and_parking_sleeps() -> None:
     p.write(b"z")
     t.join(5)
     assert got == [[b"z"]]
+
+
+def test_doorbells_of_a_ring_whose_block_is_gone_are_swept() -> None:
+    stale = bell_path("hftbook-test-gone-ring", "c0")
+    assert stale is not None
+    os.mkfifo(stale)
+    r = Ring.create(None, slots=8, slot_size=32)
+    try:
+        assert not os.path.exists(stale)
+        assert r.name is not None and os.path.exists(str(bell_path(r.name, "p")))
+    finally:
+        r.close()
+        r.unlink()

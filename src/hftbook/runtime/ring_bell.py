@@ -16,7 +16,8 @@ and their load (`fence`: a lock acquire and release, which CPython does with an 
 read-modify-write instruction). Where that is not enough (weaker models), a missed ring
 costs one `max_s` of latency, never a hang: the parked party wakes on its timeout and polls.
 
-Invariants: a party writes only its own PARKED word; ringing never blocks (a full FIFO
+Invariants: a party writes only its own PARKED word; a FIFO exists only beside its ring's
+block (creating a ring sweeps away those of rings whose block is gone); ringing never blocks (a full FIFO
 already holds a wake-up, a FIFO without reader has nobody to wake); a ring without FIFOs
 (a local ring, no /dev/shm, or one made by older code) simply never parks.
 """
@@ -51,10 +52,23 @@ def parties(consumers: int) -> list[str]:
 
 
 def make_bells(ring_name: str, consumers: int) -> None:
+    sweep()
     for party in parties(consumers):
         path = bell_path(ring_name, party)
         if path is not None:
             os.mkfifo(path, 0o600)
+
+
+def sweep() -> None:
+    """Remove doorbells whose ring is gone: a creator killed outright has its block removed by
+    the resource tracker, but not these."""
+    if not os.path.isdir(_SHM_DIR):
+        return
+    for name in os.listdir(_SHM_DIR):
+        block, sep, _ = name.partition(".bell-")
+        if sep and not os.path.exists(os.path.join(_SHM_DIR, block)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(_SHM_DIR, name))
 
 
 def remove_bells(ring_name: str, consumers: int) -> None:
@@ -128,4 +142,4 @@ class Ringer:
         self._fds.clear()
 
 
-__all__ = ["Bell", "Ringer", "bell_path", "fence", "make_bells", "remove_bells"]
+__all__ = ["Bell", "Ringer", "bell_path", "fence", "make_bells", "remove_bells", "sweep"]
