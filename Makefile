@@ -34,6 +34,7 @@ bench-quick: $(STAMP)
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/property
+	HFTBOOK_PIPELINE_FLOWS=20 $(BIN)/python -m pytest tests/integration/test_pipeline.py -k equal
 
 crash: $(STAMP)
 	HFTBOOK_CRASH_POINTS=2000 $(BIN)/python -m pytest tests/integration/test_journal_crash.py

@@ -22,7 +22,7 @@ from hftbook.server.app import Server
 from hftbook.server.client import AsyncClient
 from hftbook.server.config import ConfigError, ServerConfig
 from hftbook.server.pipeline import PipelineEngine
-from hftbook.server.shards import shard_of
+from hftbook.server.shards import order_ids, shard_of
 
 SYMBOLS = ["BTC-USD", "ETH-USD", "AAPL", "SPY"]
 PRICES = {"BTC-USD": (30000, "0.5", "0.001"), "ETH-USD": (2000, "0.05", "0.01"), "AAPL": (190, "0.01", "1"),
@@ -30,23 +30,33 @@ PRICES = {"BTC-USD": (30000, "0.5", "0.001"), "ETH-USD": (2000, "0.05", "0.01"),
 
 
 def flow(seed: int, n: int) -> list[tuple[int, dict[str, Any]]]:
-    """(session: 1..3 users, 0 admin, command) of a random but reproducible order flow."""
+    """(session: 1..3 users, 0 admin, command) of a random but reproducible order flow: limits
+    (IOC, post-only, icebergs, STP), markets, stops, OCO pairs, brackets, ids used again
+    (live or not, on any symbol), cancels, modifies, queries, halts."""
     rnd = random.Random(seed)
     out: list[tuple[int, dict[str, Any]]] = []
     placed: dict[int, list[int]] = {1: [], 2: [], 3: []}
     next_id = 1
     halted: set[str] = set()
+
+    def px(mid: float, tick: str, ticks: int) -> str:
+        return f"{mid + ticks * float(tick):.2f}"
+
     for _ in range(n):
         sym = rnd.choice(SYMBOLS)
         mid, tick, lot = PRICES[sym]
         user = rnd.randint(1, 3)
         r = rnd.random()
-        price = f"{mid + rnd.randint(-5, 5) * float(tick):.2f}"
+        side = rnd.choice(["buy", "sell"])
+        sign = 1 if side == "buy" else -1
+        price = px(mid, tick, rnd.randint(-5, 5))
         qty = str(rnd.randint(1, 5) * float(lot)) if "." in lot else str(rnd.randint(1, 5))
-        if r < 0.5:
-            side = rnd.choice(["buy", "sell"])
-            cmd: dict[str, Any] = {"cmd": "new", "id": next_id, "symbol": sym, "side": side, "type": "limit",
-                                   "price": price, "qty": qty}
+        cmd: dict[str, Any]
+        if r < 0.45:
+            reuse = r >= 0.40 and placed[user]
+            cid = rnd.choice(placed[user]) if reuse else next_id
+            cmd = {"cmd": "new", "id": cid, "symbol": sym, "side": side, "type": "limit", "price": price,
+                   "qty": qty}
             extra = rnd.random()
             if extra < 0.1:
                 cmd["tif"] = "ioc"
@@ -56,17 +66,36 @@ def flow(seed: int, n: int) -> list[tuple[int, dict[str, Any]]]:
                 cmd["display_qty"] = "1" if "." not in lot else lot
             elif extra < 0.4:
                 cmd["stp"] = "cancel_both"
+            if not reuse:
+                placed[user].append(next_id)
+                next_id += 1
+        elif r < 0.52:
+            cmd = {"cmd": "new", "id": next_id, "symbol": sym, "side": side, "type": "market", "qty": qty}
+            next_id += 1
+        elif r < 0.57:
+            cmd = {"cmd": "new", "id": next_id, "symbol": sym, "side": side, "type": "stop", "qty": qty,
+                   "trigger_price": px(mid, tick, sign * rnd.randint(1, 8))}
             placed[user].append(next_id)
             next_id += 1
-        elif r < 0.6:
-            cmd = {"cmd": "new", "id": next_id, "symbol": sym, "side": rnd.choice(["buy", "sell"]),
-                   "type": "market", "qty": qty}
-            next_id += 1
-        elif r < 0.75 and placed[user]:
+        elif r < 0.61:
+            parts = [{"id": next_id + i, "type": "limit", "price": px(mid, tick, -sign * rnd.randint(1, 6)),
+                      "qty": qty} for i in range(2)]
+            cmd = {"cmd": "oco", "symbol": sym, "side": side, "orders": parts}
+            placed[user] += [next_id, next_id + 1]
+            next_id += 2
+        elif r < 0.64:
+            cmd = {"cmd": "bracket", "symbol": sym, "side": side,
+                   "entry": {"id": next_id, "type": "limit", "price": price, "qty": qty},
+                   "take_profit": {"id": next_id + 1, "price": px(mid, tick, sign * 10)},
+                   "stop_loss": {"id": next_id + 2, "type": "stop",
+                                 "trigger_price": px(mid, tick, -sign * 10)}}
+            placed[user] += [next_id, next_id + 1, next_id + 2]
+            next_id += 3
+        elif r < 0.74 and placed[user]:
             cmd = {"cmd": "cancel", "id": rnd.choice(placed[user])}
-        elif r < 0.85 and placed[user]:
+        elif r < 0.82 and placed[user]:
             cmd = {"cmd": "modify", "id": rnd.choice(placed[user]), "qty": qty}
-        elif r < 0.95:
+        elif r < 0.94:
             cmd = {"cmd": rnd.choice(["book", "metrics"]), "symbol": sym}
         else:
             user = 0
@@ -82,6 +111,8 @@ def answers(cmd: dict[str, Any], ev: dict[str, Any]) -> bool:
         return bool(ev["type"] == cmd["cmd"] and ev["symbol"] == cmd["symbol"])
     if cmd["cmd"] in ("halt", "resume"):
         return ev.get("symbol") == cmd["symbol"] and ev["type"] in ("halted", "resumed", "rejected")
+    if cmd["cmd"] in ("oco", "bracket"):
+        return ev.get("id") in order_ids(cmd) or (ev["type"] == "rejected" and ev.get("cmd") == cmd["cmd"])
     return ev.get("id") == cmd["id"]
 
 
@@ -145,9 +176,14 @@ def renamed(streams: dict[int, list[dict[str, Any]]], to: dict[int, list[dict[st
         assert len(mine) == sum(1 for k, _ in names if k == kind)
 
 
+# `make fuzz` runs more flows (HFTBOOK_PIPELINE_FLOWS=N: seeds 7 .. 7 + N - 1).
+FLOWS = range(7, 7 + int(os.environ.get("HFTBOOK_PIPELINE_FLOWS", "1")))
+
+
+@pytest.mark.parametrize("seed", FLOWS)
 @pytest.mark.parametrize("engines", [1, 2])
-def test_pipeline_answers_equal_the_single_process_servers(tmp_path: Path, engines: int) -> None:
-    steps = flow(7, 300)
+def test_pipeline_answers_equal_the_single_process_servers(tmp_path: Path, engines: int, seed: int) -> None:
+    steps = flow(seed, 300)
     assert len({shard_of(s, 2) for s in SYMBOLS}) == 2  # two engines really split this flow
 
     async def go() -> tuple[dict[int, list[dict[str, Any]]], dict[int, list[dict[str, Any]]]]:

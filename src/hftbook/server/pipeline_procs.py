@@ -42,6 +42,7 @@ from hftbook.runtime.ring_consumer import Consumer
 from hftbook.runtime.ring_frames import Joiner, split
 from hftbook.server.metrics import clamp, new_histogram
 from hftbook.server.pipeline_wire import decode_command, globalize, pack_result, unpack_command, unpack_result
+from hftbook.server.shards import PLACING, order_ids
 
 ENGINE_BATCH = 1024
 JOURNAL_BATCH = 4096
@@ -83,28 +84,30 @@ class Reporter:
         self.conn.send(("metrics", {k: (h.encode(), self.sums[k]) for k, h in self.hist.items()}))
 
 
-def ended(venue: Venue, events: list[dict[str, Any]]) -> list[list[Any]]:
-    """The (user, client id) pairs the events name that are no longer live orders or parents."""
+def ended(venue: Venue, cmd: Any, events: list[dict[str, Any]]) -> list[list[Any]]:
+    """The (user, client id) pairs the command placed or its events name that are no longer
+    live orders or parents (a refused `oco` or `bracket` names its ids nowhere in its events)."""
     live = venue.exchange.live
     parents = venue.algos.parents
-    seen: set[tuple[Any, Any]] = set()
-    out: list[list[Any]] = []
+    keys: list[tuple[Any, Any]] = []
+    if isinstance(cmd, dict) and cmd.get("cmd") in PLACING:
+        keys += [(cmd.get("user"), cid) for cid in order_ids(cmd)]
     for ev in events:
         if ev["type"] == "trade":
-            keys = [(ev["maker"]["user"], ev["maker"]["id"]), (ev["taker"]["user"], ev["taker"]["id"])]
+            keys += [(ev["maker"]["user"], ev["maker"]["id"]), (ev["taker"]["user"], ev["taker"]["id"])]
         elif isinstance(ev.get("user"), str) and "id" in ev:
-            keys = [(ev["user"], ev["id"])]
-        else:
-            continue
-        for k in keys:
-            try:
-                if k in seen:
-                    continue
-            except TypeError:  # an unhashable id (refused anyway)
+            keys.append((ev["user"], ev["id"]))
+    seen: set[tuple[Any, Any]] = set()
+    out: list[list[Any]] = []
+    for k in keys:
+        try:
+            if k in seen or not isinstance(k[0], str):
                 continue
-            seen.add(k)
-            if k[1] not in live.get(k[0], ()) and k not in parents:
-                out.append([k[0], k[1]])
+        except TypeError:  # an unhashable id (refused anyway)
+            continue
+        seen.add(k)
+        if k[1] not in live.get(k[0], ()) and k not in parents:
+            out.append([k[0], k[1]])
     return out
 
 
@@ -155,7 +158,7 @@ def _engine(k: int, engines: int, directory: str, cmd_ring: str, out_ring: str, 
             sums[apply_name] += b - a
             gone: list[list[Any]] = []
             if engines > 1:
-                gone = ended(venue, events)
+                gone = ended(venue, cmd, events)
                 globalize(events, k, engines)
             results.extend(split(pack_result(seq, jts, b, command, events, gone), cap))
             seq += 1
