@@ -54,18 +54,21 @@ def test_one_engine_gets_everything() -> None:
     assert p.where == {}
 
 
-def test_a_live_id_on_another_engine_is_refused() -> None:
+def test_a_live_id_placed_on_another_engine_is_marked_taken() -> None:
     n = 2
     a, b = _two_symbols_on_different_engines(n)
     p = Placement(n)
     p.targets({"cmd": "new", "user": "u", "id": 1, "symbol": a})
-    sent = list(p.sent)
-    assert p.targets({"cmd": "new", "user": "u", "id": 1, "symbol": b}) == []
-    assert p.taken == 1
-    assert p.sent == sent  # a refused command is not counted as sent
-    assert p.targets({"cmd": "oco", "user": "u", "symbol": b, "orders": [{"id": 9}, {"id": 1}]}) == []
-    # The same symbol's engine refuses a duplicate itself.
+    assert p.taken == []
+    assert p.targets({"cmd": "new", "user": "u", "id": 1, "symbol": b}) == [shard_of(b, n)]
+    assert p.taken == [1]
+    assert p.where[("u", 1)][0] == shard_of(a, n)  # a refused command places nothing
+    assert p.targets({"cmd": "oco", "user": "u", "symbol": b, "orders": [{"id": 9}, {"id": 1}]}) == [
+        shard_of(b, n)]
+    assert p.taken == [1] and ("u", 9) not in p.where
+    # The same symbol's engine refuses a duplicate itself: nothing to mark.
     assert p.targets({"cmd": "new", "user": "u", "id": 1, "symbol": a}) == [shard_of(a, n)]
+    assert p.taken == []
 
 
 def test_ended_forgets_only_what_no_later_command_placed() -> None:

@@ -62,6 +62,7 @@ class Engine(Router):
         for _session, cmd, received in batch:
             m.record("queue", start - received)
             cmd["ts"] = self.stamp()
+            cmd.pop("live_elsewhere", None)  # the pipeline gateway's field, never a client's
             cmds.append(cmd)
         t0 = time.perf_counter_ns()
         results = await asyncio.to_thread(self.jv.process, cmds)

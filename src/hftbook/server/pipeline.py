@@ -238,10 +238,10 @@ class PipelineEngine(Router):
         for origin, cmd, received in batch:
             m.record("queue", start - received)
             cmd["ts"] = self.stamp()
+            cmd.pop("live_elsewhere", None)  # the gateway's to set, never a client's
             targets = self.placement.targets(cmd)
-            if not targets:
-                self._refuse_taken(cmd, origin)
-                continue
+            if self.placement.taken:
+                cmd["live_elsewhere"] = self.placement.taken
             define = cmd.get("symbol") if cmd.get("cmd") == "instrument" else None
             msg = split(pack_command(time.perf_counter_ns(), encode_command(cmd)), cap)
             for i, k in enumerate(targets):
@@ -261,18 +261,6 @@ class PipelineEngine(Router):
                     await asyncio.sleep(0.0002)  # the engine is behind: wait for room, loop free
         m.counters["commands"] += len(batch)
         m.counters["batches"] += 1
-
-    def _refuse_taken(self, cmd: dict[str, Any], origin: Any) -> None:
-        """A placing command whose client id is live on another engine: refused here, worded
-        as an engine refuses it. Nothing changed, so there is nothing to journal."""
-        cid = self.placement.taken
-        ev: dict[str, Any] = {"type": "rejected", "ts": cmd["ts"], "user": cmd.get("user")}
-        if cmd.get("cmd") in ("new", "algo"):
-            ev["id"] = cid
-        ev.update(symbol=cmd.get("symbol"), cmd=cmd.get("cmd"), reason="duplicate_id",
-                  message=f"order id {cid!r} is live already")
-        if isinstance(origin, Session):
-            self.route(ev, origin)
 
     # -- results in ------------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ hash seeds, so a restarted venue finds each symbol's journal where it left it.
 - `cancel`, `modify`, `algo_pause`/`algo_resume`/`algo_cancel` name an order by user and
   client id only: they go where that id was last placed (`Placement`), or to engine 0 when
   it is not live anywhere (which answers `unknown_order`, as a single engine would).
-- A placing command whose id is live on another engine is refused `duplicate_id` by the
-  gateway (the engine holding the id does not have the symbol to refuse it itself).
+- A placing command whose id is live on another engine goes to its symbol's engine with
+  those ids in `live_elsewhere` (core/elsewhere.py): that engine counts them as live while it
+  checks the command, so it refuses it exactly as one exchange would.
 - `cancel_all` without a symbol, `end_of_day`, `tick`, `limits`, `kill_switch`: every engine
   (a broadcast); the command-level answers (a `limits` echo, a refusal) are taken from engine 0
   only, the order events from all.
@@ -64,11 +65,13 @@ class Placement:
         self.engines = engines
         self.where: dict[tuple[str, Any], tuple[int, int]] = {}  # -> (engine, index of the placing)
         self.sent = [0] * engines  # commands sent to each engine so far (the next one's index)
-        self.taken: Any = None  # the id that made the last `targets` refuse
+        self.taken: list[Any] = []  # ids of the last `targets`' command live on another engine
 
     def targets(self, cmd: object) -> list[int]:
-        """The engines `cmd` goes to (more than one: a broadcast), counted as sent; [] when it
-        places a client id that is live on another engine (`taken`: refuse it duplicate_id)."""
+        """The engines `cmd` goes to (more than one: a broadcast), counted as sent. When it
+        places client ids live on another engine, `taken` lists them (the command must carry
+        them as `live_elsewhere`, so its engine refuses it as one exchange would)."""
+        self.taken = []
         if self.engines == 1:
             return [0]
         out = self._targets(cmd)
@@ -86,13 +89,10 @@ class Placement:
             if name in PLACING:
                 user = cmd.get("user")
                 keys = [k for cid in order_ids(cmd) if (k := _key(user, cid)) is not None]
-                for k in keys:
-                    w = self.where.get(k)
-                    if w is not None and w[0] != shard:
-                        self.taken = k[1]
-                        return []
-                for k in keys:
-                    self.where[k] = (shard, self.sent[shard])
+                self.taken = [k[1] for k in keys if (w := self.where.get(k)) is not None and w[0] != shard]
+                if not self.taken:  # else it will be refused: it places nothing
+                    for k in keys:
+                        self.where[k] = (shard, self.sent[shard])
             return [shard]
         if name in BY_ORDER:
             k = _key(cmd.get("user"), cmd.get("id"))
