@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hftbook.core.breaker import Window
 from hftbook.core.call import publish
+from hftbook.core.elsewhere import hold, release
 from hftbook.core.numbers import parse_decimal
 from hftbook.core.order_lists import cmd_bracket, cmd_oco
 from hftbook.core.order_terms import (
@@ -200,12 +201,16 @@ def dispatch(ex: Exchange, c: object) -> int:
     ex.advance(ts)
     name = c.get("cmd")
     handler = HANDLERS.get(name) if type(name) is str else None
+    held = hold(ex, c) if "live_elsewhere" in c else None  # elsewhere.py: a sharded venue
     try:
         if handler is None:
             raise bad(f"unknown command {name!r}" if "cmd" in c else "'cmd' is missing")
         handler(ex, c)
     except Refused as r:
         ex.reject(_name(c), r.reason, r.message)
+    finally:
+        if held is not None:
+            release(ex, held)
     return ts
 
 

@@ -5,11 +5,12 @@ client id can be live on one engine while the same user places it again on a sym
 another. One exchange would refuse that `duplicate_id`, after the checks that come before
 the duplicate check (fields, symbol, units) and counting the live order toward the user's
 open-order limit. The gateway sends such a command to the symbol's engine with the ids in
-`live_elsewhere`; `hold` puts a stand-in under each of them in `live[user]` for the duration
-of the command, so every check runs exactly as in one exchange, and `release` takes the
-stand-ins out again. The field is part of the journaled command, so a replay does the same.
+`live_elsewhere`; `dispatch` (commands.py) has `hold` put a stand-in under each of them in
+`live[user]` while the command's handler runs (after the time advanced and GTD orders
+expired), so every check runs exactly as in one exchange, and `release` takes them out.
+The field is part of the journaled command, so a replay does the same.
 
-Invariants: stand-ins exist only inside one `apply`; an id live here already is left alone;
+Invariants: stand-ins exist only while one command's handler runs; an id live here already is left alone;
 a malformed field (not a list, unhashable ids, no valid user) holds nothing; the live map
 is left as it was found (a user map made only for the stand-ins is removed again).
 """

@@ -23,7 +23,6 @@ from hftbook.core.book import OrderBook, append, new_level, reduce, taker_limit_
 from hftbook.core.call import call_refusal, crossed, publish, publish_all, uncross
 from hftbook.core.commands import dispatch
 from hftbook.core.contingent import Link, activate_deferred, settle
-from hftbook.core.elsewhere import hold, release
 from hftbook.core.instrument import Instrument
 from hftbook.core.order import IceSpec, Order, StopSpec, open_qty
 from hftbook.core.render import render
@@ -98,14 +97,7 @@ class Exchange:
 
     def apply(self, cmd: object) -> list[dict[str, Any]]:
         """Apply one contract command (a dict) and return its events as dicts."""
-        if type(cmd) is dict and "live_elsewhere" in cmd:  # elsewhere.py: a sharded venue
-            held = hold(self, cmd)
-            try:
-                ts = dispatch(self, cmd)
-            finally:
-                release(self, held)
-        else:
-            ts = dispatch(self, cmd)
+        ts = dispatch(self, cmd)
         events = render(self, ts, cmd if isinstance(cmd, dict) else None)
         for listener in self.listeners:
             listener(self.out, ts)
@@ -115,14 +107,7 @@ class Exchange:
     def apply_quiet(self, cmd: object) -> None:
         """`apply` without rendering the events (recovery replays what it already answered):
         the same state change, the listeners still see the raw events."""
-        if type(cmd) is dict and "live_elsewhere" in cmd:
-            held = hold(self, cmd)
-            try:
-                ts = dispatch(self, cmd)
-            finally:
-                release(self, held)
-        else:
-            ts = dispatch(self, cmd)
+        ts = dispatch(self, cmd)
         for listener in self.listeners:
             listener(self.out, ts)
         self.out.clear()
