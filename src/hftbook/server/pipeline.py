@@ -53,7 +53,7 @@ from hftbook.server.pipeline_procs import THREAD_WAIT, WAIT, engine_main, journa
 from hftbook.server.pipeline_wire import decode_events, encode_command, pack_command, unpack_result
 from hftbook.server.router import Item, Router
 from hftbook.server.session import Session
-from hftbook.server.shards import Placement, shard_of
+from hftbook.server.shards import Placement
 
 COMMAND_SLOT = 256
 RESULT_SLOT = 1024
@@ -225,6 +225,9 @@ class PipelineEngine(Router):
             for c in self.children:
                 await asyncio.to_thread(c.proc.join, 30)
             self._drain_reports()
+            bad = [f"{c.name} (exit code {c.proc.exitcode})" for c in self.children if c.proc.exitcode != 0]
+            if bad and self.failed is None:
+                self.failed = "a process failed while stopping: " + ", ".join(bad)
         finally:
             watch.cancel()
         if self.failed:
@@ -385,9 +388,4 @@ def _command_level(ev: dict[str, Any]) -> bool:
     return kind in ("limits", "kill_switch") or (kind == "rejected" and "id" not in ev)
 
 
-def shard_symbol(symbol: str, engines: int) -> int:
-    """The engine a symbol lives on (for tools and tests)."""
-    return shard_of(symbol, engines)
-
-
-__all__ = ["PipelineEngine", "PipelineFailed", "journal_dirs", "shard_symbol"]
+__all__ = ["PipelineEngine", "PipelineFailed", "journal_dirs"]
