@@ -355,7 +355,8 @@ def _free_port() -> int:
 
 def test_the_command_line_pipeline_serves_orders_and_market_data_and_stops_clean(tmp_path: Path) -> None:
     """`hftbook serve --pipeline --engines 2` as a user runs it: orders over the JSON gateway,
-    the book on the market-data feed, Ctrl-C: exit 0, no process or shared memory left."""
+    the book on the market-data feed, Ctrl-C (to the process group, as a terminal sends it):
+    exit 0, no process, shared memory or doorbell left."""
     import json
 
     from websockets.asyncio.client import connect
@@ -364,7 +365,8 @@ def test_the_command_line_pipeline_serves_orders_and_market_data_and_stops_clean
     shm_before = set(os.listdir("/dev/shm"))
     proc = subprocess.Popen([str(Path(sys.executable).parent / "hftbook"), "serve", "--pipeline", "--engines",
                              "2", "--port", str(port), "--binary-port", str(binary), "--md-port", str(md),
-                             "--data", str(tmp_path / "data")], stderr=subprocess.PIPE, text=True)
+                             "--data", str(tmp_path / "data")], stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     assert proc.stderr is not None
     banner = ""
     while "Ctrl-C stops" not in banner:
@@ -394,7 +396,7 @@ def test_the_command_line_pipeline_serves_orders_and_market_data_and_stops_clean
     try:
         run(go())
     finally:
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole process group gets it
         assert proc.wait(30) == 0
     time.sleep(0.5)
     assert [p for p in pids if os.path.exists(f"/proc/{p}")] == []

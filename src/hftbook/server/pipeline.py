@@ -364,14 +364,11 @@ class PipelineEngine(Router):
         self._halt.set()
         for t in self._threads:
             t.join(5)
-        for c in self.children:
-            if c.proc.is_alive():
-                c.proc.terminate()
-        for c in self.children:
-            c.proc.join(5)
+        for c in self.children:  # they ignore SIGTERM (follow_the_gateway): after a failure, kill
             if c.proc.is_alive():
                 c.proc.kill()
-                c.proc.join(5)
+        for c in self.children:
+            c.proc.join(5)
             c.conn.close()
         for p in self.producers:
             p.close()

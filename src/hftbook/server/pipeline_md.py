@@ -48,7 +48,7 @@ from hftbook.marketdata.feed import CHANNELS, MarketDataFeed, Units
 from hftbook.runtime.ring import Ring, RingTimeout
 from hftbook.runtime.ring_consumer import Consumer
 from hftbook.runtime.ring_frames import Joiner
-from hftbook.server.pipeline_procs import THREAD_WAIT, Reporter
+from hftbook.server.pipeline_procs import THREAD_WAIT, Reporter, follow_the_gateway
 from hftbook.server.pipeline_wire import decode_command, decode_events, global_id, unpack_result
 
 SEND_QUEUE = 10_000  # frames a connection may have waiting before it is a slow consumer
@@ -65,6 +65,7 @@ Item = tuple[int, list[dict[str, Any]], tuple[str, Units] | None]
 
 def md_main(rings: list[str], consumer: int, snapshots: list[dict[str, Any]], host: str, port: int,
             conn: Connection, report_s: float, send_queue: int = SEND_QUEUE) -> None:
+    follow_the_gateway()
     try:
         asyncio.run(_Publisher(rings, consumer, snapshots, conn, report_s, send_queue).run(host, port))
     except BaseException:

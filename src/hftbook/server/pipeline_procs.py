@@ -24,6 +24,7 @@ the batch's results are on the result ring.
 
 from __future__ import annotations
 
+import signal
 import time
 import traceback
 from collections.abc import Iterator
@@ -111,8 +112,18 @@ def ended(venue: Venue, cmd: Any, events: list[dict[str, Any]]) -> list[list[Any
     return out
 
 
+def follow_the_gateway() -> None:
+    """A pipeline process stops when its input stream ends, never on a signal: Ctrl-C in a
+    terminal (and a service manager's SIGTERM) reach the whole process group, and the gateway
+    process alone must decide the order of the stop. A gateway that dies outright is noticed
+    through the rings (a dead producer or consumer raises)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def engine_main(k: int, engines: int, directory: str, cmd_ring: str, out_ring: str,
                 checkpoint_every: int, conn: Connection, report_s: float) -> None:
+    follow_the_gateway()
     try:
         _engine(k, engines, directory, cmd_ring, out_ring, checkpoint_every, conn, report_s)
     except BaseException:
@@ -206,6 +217,7 @@ def _durable(ring: Ring, target: int, timeout: float) -> bool:
 
 def journal_main(k: int, directory: str, fsync: str, out_ring: str, next_seq: int, segment: str | None,
                  segment_size: int, conn: Connection, report_s: float) -> None:
+    follow_the_gateway()
     try:
         _journal(k, directory, fsync, out_ring, next_seq, segment, segment_size, conn, report_s)
     except BaseException:
@@ -245,4 +257,5 @@ def _journal(k: int, directory: str, fsync: str, out_ring: str, next_seq: int, s
     storage.close()
 
 
-__all__ = ["THREAD_WAIT", "WAIT", "Reporter", "batches", "ended", "engine_main", "journal_main"]
+__all__ = ["THREAD_WAIT", "WAIT", "Reporter", "batches", "ended", "engine_main", "follow_the_gateway",
+           "journal_main"]
