@@ -13,7 +13,7 @@ With `serve --pipeline` more stages come from the other processes (pipeline.py):
 wait at every ring (`ring_commands_eN`: gateway to engine N; `ring_journal_eN`,
 `ring_marketdata_eN`, `ring_responses_eN`: engine N's results to each of their readers),
 and `apply_eN`, `journal_eN` measured where they happen. A process sends its histograms
-(HDR-encoded, cumulative) every `report_s`; `replace` installs them.
+(`Stages.encoded`: HDR-encoded, cumulative) every `report_s`; `replace` installs them.
 
 Invariants: recording is O(1) and never raises on an out-of-range value (it is clamped);
 `/metrics` reads percentiles without resetting anything.
@@ -33,21 +33,13 @@ QUANTILES = (0.5, 0.9, 0.99, 0.999)
 _MAX_NS = 60 * 10**9
 
 
-def new_histogram() -> HdrHistogram:
-    return HdrHistogram(1, _MAX_NS, 3)
+class Stages:
+    """Latency histograms by stage name with their sums (ns): the gateway's `Metrics`, and a
+    pipeline process's `Reporter`, which sends `encoded()` for the gateway to `replace`."""
 
-
-def clamp(ns: int) -> int:
-    return 1 if ns < 1 else _MAX_NS if ns > _MAX_NS else ns
-
-
-class Metrics:
-    def __init__(self) -> None:
-        self.hist = {s: new_histogram() for s in STAGES}
-        self.sums = dict.fromkeys(STAGES, 0)
-        self.counters = {"commands": 0, "batches": 0, "events": 0, "sessions_opened": 0, "rejected_logons": 0,
-                         "slow_consumers": 0, "throttled": 0}
-        self.gauges: dict[str, Any] = {"sessions": lambda: 0}
+    def __init__(self, names: tuple[str, ...] = ()) -> None:
+        self.hist = {s: HdrHistogram(1, _MAX_NS, 3) for s in names}
+        self.sums = dict.fromkeys(names, 0)
 
     def record(self, stage: str, ns: int) -> None:
         v = 1 if ns < 1 else _MAX_NS if ns > _MAX_NS else ns
@@ -56,13 +48,25 @@ class Metrics:
 
     def add_stage(self, stage: str) -> None:
         if stage not in self.hist:
-            self.hist[stage] = new_histogram()
+            self.hist[stage] = HdrHistogram(1, _MAX_NS, 3)
             self.sums[stage] = 0
+
+    def encoded(self) -> dict[str, tuple[bytes, int]]:
+        """Every stage as (HDR encoding, sum), for another process's `replace`."""
+        return {k: (h.encode(), self.sums[k]) for k, h in self.hist.items()}
 
     def replace(self, stage: str, encoded: bytes, total: int) -> None:
         """Install a stage's cumulative histogram measured in another process."""
         self.hist[stage] = HdrHistogram.decode(encoded)
         self.sums[stage] = total
+
+
+class Metrics(Stages):
+    def __init__(self) -> None:
+        super().__init__(STAGES)
+        self.counters = {"commands": 0, "batches": 0, "events": 0, "sessions_opened": 0, "rejected_logons": 0,
+                         "slow_consumers": 0, "throttled": 0}
+        self.gauges: dict[str, Any] = {"sessions": lambda: 0}
 
     def percentiles(self, stage: str) -> dict[float, int]:
         h = self.hist[stage]
@@ -102,4 +106,4 @@ class _Collector:
             yield g
 
 
-__all__ = ["QUANTILES", "STAGES", "Metrics", "clamp", "new_histogram"]
+__all__ = ["QUANTILES", "STAGES", "Metrics", "Stages"]

@@ -109,10 +109,8 @@ class _Publisher:
         self.last_ts = ts
         self.rings = [Ring.attach(name) for name in rings]
         self.consumers = [r.consumer(consumer, wait=THREAD_WAIT) for r in self.rings]
-        self.rep = Reporter(conn, report_s)
         self.names = [f"ring_marketdata_e{k}" for k in range(len(rings))]
-        for name in self.names:
-            self.rep.stage(name)
+        self.rep = Reporter(conn, report_s, tuple(self.names))
         self.conn = conn
         self.send_queue = send_queue
         self.subs: dict[tuple[str, str], set[_Client]] = {}

@@ -31,8 +31,6 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
-from hdrh.histogram import HdrHistogram
-
 from hftbook.algo.venue import Venue
 from hftbook.core.types import MAX_UNITS
 from hftbook.journal.recovery import recover, write_checkpoint
@@ -41,7 +39,7 @@ from hftbook.journal.wal import Journal
 from hftbook.runtime.ring import Park, Ring, RingTimeout
 from hftbook.runtime.ring_consumer import Consumer
 from hftbook.runtime.ring_frames import Joiner, split
-from hftbook.server.metrics import clamp, new_histogram
+from hftbook.server.metrics import Stages
 from hftbook.server.pipeline_wire import decode_command, globalize, pack_result, unpack_command, unpack_result
 from hftbook.server.shards import PLACING, order_ids
 
@@ -57,24 +55,14 @@ WAIT = Park(max_s=0.01)
 THREAD_WAIT = Park(spins=0, yields=0, max_s=0.01)
 
 
-class Reporter:
-    """Histograms of one process, sent to the parent every `report_s`."""
+class Reporter(Stages):
+    """The histograms of one process, sent to the parent every `report_s`."""
 
-    def __init__(self, conn: Connection, report_s: float) -> None:
+    def __init__(self, conn: Connection, report_s: float, names: tuple[str, ...]) -> None:
+        super().__init__(names)
         self.conn = conn
         self.report_s = report_s
-        self.hist: dict[str, HdrHistogram] = {}
-        self.sums: dict[str, int] = {}
         self.next = time.monotonic() + report_s
-
-    def stage(self, name: str) -> HdrHistogram:
-        self.sums.setdefault(name, 0)
-        return self.hist.setdefault(name, new_histogram())
-
-    def record(self, name: str, ns: int) -> None:
-        v = clamp(ns)
-        self.hist[name].record_value(v)
-        self.sums[name] += v
 
     def maybe_report(self) -> None:
         if time.monotonic() >= self.next:
@@ -82,7 +70,7 @@ class Reporter:
 
     def report(self) -> None:
         self.next = time.monotonic() + self.report_s
-        self.conn.send(("metrics", {k: (h.encode(), self.sums[k]) for k, h in self.hist.items()}))
+        self.conn.send(("metrics", self.encoded()))
 
 
 def ended(venue: Venue, cmd: Any, events: list[dict[str, Any]]) -> list[list[Any]]:
@@ -141,32 +129,28 @@ def _engine(k: int, engines: int, directory: str, cmd_ring: str, out_ring: str, 
                          "live": [[u, cid] for u, orders in venue.exchange.live.items() for cid in orders]
                          + [list(key) for key in venue.algos.parents],
                          "snapshot": venue.snapshot()}))
-    rep = Reporter(conn, report_s)
-    wait_h, apply_h = rep.stage(f"ring_commands_e{k}"), rep.stage(f"apply_e{k}")
+    wait_name, apply_name = f"ring_commands_e{k}", f"apply_e{k}"
+    rep = Reporter(conn, report_s, (wait_name, apply_name))
     cin_ring, res_ring = Ring.attach(cmd_ring), Ring.attach(out_ring)
     cin = cin_ring.consumer(0, wait=WAIT)
     out = res_ring.producer(wait=WAIT)
     cap = res_ring.max_message
     seq = rec.next_seq
     since = 0
-    sums = rep.sums
-    wait_name, apply_name = f"ring_commands_e{k}", f"apply_e{k}"
     clock = time.perf_counter_ns
     apply = venue.apply
     for now, msgs, partial in batches(cin, ENGINE_BATCH, rep):
         results: list[bytes] = []
         for msg in msgs:
             t_ns, command = unpack_command(msg)
-            wait_h.record_value(clamp(now - t_ns))
-            sums[wait_name] += now - t_ns
+            rep.record(wait_name, now - t_ns)
             cmd = decode_command(command)
             ts = cmd.get("ts") if isinstance(cmd, dict) else None
             jts = ts if type(ts) is int and 0 <= ts <= MAX_UNITS else venue.now
             a = clock()
             events = apply(cmd)
             b = clock()
-            apply_h.record_value(clamp(b - a))
-            sums[apply_name] += b - a
+            rep.record(apply_name, b - a)
             gone: list[list[Any]] = []
             if engines > 1:
                 gone = ended(venue, cmd, events)
@@ -229,10 +213,8 @@ def _journal(k: int, directory: str, fsync: str, out_ring: str, next_seq: int, s
              segment_size: int, conn: Connection, report_s: float) -> None:
     storage = DiskStorage(directory)
     journal = Journal(storage, next_seq, fsync, segment=segment, segment_size=segment_size)
-    rep = Reporter(conn, report_s)
     wait_name, commit_name = f"ring_journal_e{k}", f"journal_e{k}"
-    rep.stage(wait_name)
-    rep.stage(commit_name)
+    rep = Reporter(conn, report_s, (wait_name, commit_name))
     ring = Ring.attach(out_ring)
     c = ring.consumer(0, wait=WAIT)
     conn.send(("ready", {}))
