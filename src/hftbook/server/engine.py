@@ -61,8 +61,7 @@ class Engine(Router):
         cmds = []
         for _session, cmd, received in batch:
             m.record("queue", start - received)
-            cmd["ts"] = self.stamp()
-            cmd.pop("live_elsewhere", None)  # the pipeline gateway's field, never a client's
+            self.admit(cmd)
             cmds.append(cmd)
         t0 = time.perf_counter_ns()
         results = await asyncio.to_thread(self.jv.process, cmds)

@@ -191,11 +191,12 @@ class PipelineEngine(Router):
 
     async def _define_instruments(self) -> None:
         todo = [dict(i, cmd="instrument") for i in self.cfg.instruments if i["symbol"] not in self._symbols]
-        futures = []
-        for cmd in todo:
-            fut: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
-            futures.append(fut)
-            await self._send([(fut, cmd, time.perf_counter_ns())])  # type: ignore[list-item]
+        if not todo:
+            return
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[list[dict[str, Any]]]] = [loop.create_future() for _ in todo]
+        await self._send([(fut, cmd, time.perf_counter_ns())  # type: ignore[misc]
+                          for fut, cmd in zip(futures, todo, strict=True)])
         for fut in futures:
             bad = [e for e in await fut if e["type"] == "rejected"]
             if bad:
@@ -237,11 +238,10 @@ class PipelineEngine(Router):
         m = self.metrics
         start = time.perf_counter_ns()
         frames: list[list[bytes]] = [[] for _ in range(self.n)]
-        cap = COMMAND_SLOT - 16
+        cap = self.cmd_rings[0].max_message
         for origin, cmd, received in batch:
             m.record("queue", start - received)
-            cmd["ts"] = self.stamp()
-            cmd.pop("live_elsewhere", None)  # the gateway's to set, never a client's
+            self.admit(cmd)
             targets = self.placement.targets(cmd)
             if self.placement.taken:
                 cmd["live_elsewhere"] = self.placement.taken

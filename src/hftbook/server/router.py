@@ -57,6 +57,12 @@ class Router:
         self.last_ts = ts
         return ts
 
+    def admit(self, cmd: dict[str, Any]) -> None:
+        """Make a gateway's command the venue's: its time, and no `live_elsewhere` (the
+        pipeline's own field, core/elsewhere.py, never a client's)."""
+        cmd["ts"] = self.stamp()
+        cmd.pop("live_elsewhere", None)
+
     async def next_batch(self) -> tuple[list[Item], bool]:
         """The commands waiting (at least one: a `tick` after `tick_s` of quiet), and whether
         the stop marker came after them."""
