@@ -47,6 +47,12 @@ def bell_path(ring_name: str, party: str) -> str | None:
     return os.path.join(_SHM_DIR, f"{ring_name.lstrip('/')}.bell-{party}")
 
 
+def has_bells(ring_name: str | None) -> bool:
+    """Does this ring have doorbells (a shared ring made by `create`, with /dev/shm)?"""
+    path = bell_path(ring_name, "p") if ring_name else None
+    return path is not None and os.path.exists(path)
+
+
 def parties(consumers: int) -> list[str]:
     return ["p"] + [f"c{i}" for i in range(consumers)]
 
@@ -142,4 +148,4 @@ class Ringer:
         self._fds.clear()
 
 
-__all__ = ["Bell", "Ringer", "bell_path", "fence", "make_bells", "remove_bells", "sweep"]
+__all__ = ["Bell", "Ringer", "bell_path", "fence", "has_bells", "make_bells", "remove_bells", "sweep"]

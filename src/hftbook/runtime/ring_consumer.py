@@ -54,8 +54,8 @@ class Consumer(Party):
         self.depends = ring.geometry.depends[index]
         # Committing wakes the consumers that read behind this one, and the producer.
         deps = ring.geometry.depends
-        self._wakes = tuple((consumer_word(j, PARKED), f"c{j}") for j in range(len(deps)) if index in deps[j])
-        self._wakes += ((producer_word(PARKED), "p"),)
+        self._wake_on_move([(consumer_word(j, PARKED), f"c{j}") for j in range(len(deps)) if index in deps[j]]
+                           + [(producer_word(PARKED), "p")])
         self._iter = ring.slot_struct.iter_unpack
         self._unpack_header = ring.header_struct.unpack_from
         self._cap = ring.geometry.max_message

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hftbook.runtime.ring_bell import Bell, Ringer, fence
+from hftbook.runtime.ring_bell import Bell, Ringer, fence, has_bells
 from hftbook.runtime.ring_layout import (
     ACTIVE,
     CLOSED,
@@ -77,6 +77,7 @@ class Party:
         self._park_after = park_after if isinstance(park_after, int) and self._bell is not None else 1 << 62
         self._park_s: float = getattr(wait, "max_s", 0.01)
         self._ringer = Ringer(ring.name)
+        self._bells = has_bells(ring.name)
         self._wakes: tuple[tuple[int, str], ...] = ()  # (PARKED word, bell) of who waits on us
 
     def heartbeat(self) -> None:
@@ -131,8 +132,15 @@ class Party:
             self._bell.wait(min(self._park_s, until - time.monotonic()))
         q[w] = 0
 
+    def _wake_on_move(self, parties: list[tuple[int, str]]) -> None:
+        """Who to ring when this party moves its cursor (nobody on a ring without doorbells:
+        then nobody can park, and moving a cursor costs no fence)."""
+        self._wakes = tuple(parties) if self._bells else ()
+
     def _wake(self) -> None:
         """Ring whoever is parked waiting on the cursor this party just moved."""
+        if not self._wakes:
+            return
         fence()
         q = self._q
         for w, bell in self._wakes:

@@ -85,8 +85,8 @@ class Producer(Party):
         super().__init__(ring, producer_word(0), "the producer", wait, interval, stall, bell="p")
         g = ring.geometry
         # Publishing wakes the consumers that read right behind the producer.
-        self._wakes = tuple((consumer_word(i, PARKED), f"c{i}") for i in range(g.consumers)
-                            if not g.depends[i])
+        self._wake_on_move([(consumer_word(i, PARKED), f"c{i}") for i in range(g.consumers)
+                            if not g.depends[i]])
         self._pack = ring.slot_struct.pack_into
         self._cap = g.max_message
         self._cw = producer_word(CURSOR)
